@@ -1,0 +1,188 @@
+"""Record schemas: instruction examples and preference pairs, with stable content ids.
+
+Columns follow TRL's dataset formats, so a stage's output goes to a trainer unchanged:
+
+- instruction example: `id`, `messages` (conversational "messages" format), the Alpaca view
+  `instruction` / `input` / `output`, and a typed `meta` struct;
+- preference pair: `id`, `prompt` (messages), `chosen` / `rejected` (assistant messages),
+  `score_chosen`, `score_rejected`, `meta`.
+
+Each schema is one pydantic model; its Arrow/`datasets` features are derived from the model by
+`features_of`, so the two can never disagree. `meta` is a struct with one optional sub-struct per
+stage that writes lineage (`meta.template`, ...); a stage that adds lineage adds a field there.
+
+Example:
+
+    >>> rec = make_instruction("Name a colour.", "", "Blue.", meta=InstructionMeta(source="demo"))
+    >>> rec.messages[0].content, rec.id == make_instruction("Name a colour.", "", "Blue.",
+    ...     meta=InstructionMeta(source="other")).id
+    ('Name a colour.', True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import types
+import typing
+from typing import Any, Literal
+
+import datasets
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Message(Record):
+    role: Role
+    content: str
+
+
+class TemplateMeta(Record):
+    """How a FLAN-style example was rendered."""
+
+    task: str
+    template_id: str
+    template_name: str
+    shots: int
+    options_style: Literal["none", "flan2021", "flan2022", "template"]
+    inverted: bool
+    cot: bool
+    source_row: int
+
+
+class InstructionMeta(Record):
+    source: str
+    template: TemplateMeta | None = None
+
+
+class InstructionRecord(Record):
+    id: str
+    messages: list[Message]
+    instruction: str
+    input: str
+    output: str
+    meta: InstructionMeta
+
+
+class PreferenceMeta(Record):
+    source: str
+    judge: str | None = None
+    scoring: str | None = None
+    verdicts: dict[str, Any] | None = None
+    candidate_scores: list[float] | None = None
+
+
+class PreferenceRecord(Record):
+    id: str
+    prompt: list[Message]
+    chosen: list[Message]
+    rejected: list[Message]
+    score_chosen: float | None = None
+    score_rejected: float | None = None
+    meta: PreferenceMeta
+
+
+def content_id(*parts: Any) -> str:
+    """A stable 16-hex-digit id: sha256 over the canonical JSON of `parts`.
+
+    The same content always gives the same id, across runs and machines; key order inside
+    dicts does not matter: content_id({"a": 1, "b": 2}) == content_id({"b": 2, "a": 1}).
+    """
+    payload = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def alpaca_messages(instruction: str, input: str, output: str) -> list[Message]:
+    """The chat view of an Alpaca triple: the input follows the instruction after a blank line."""
+    prompt = f"{instruction}\n\n{input}" if input else instruction
+    return [Message(role="user", content=prompt), Message(role="assistant", content=output)]
+
+
+def make_instruction(
+    instruction: str, input: str, output: str, *, meta: InstructionMeta,
+    messages: list[Message] | None = None,
+) -> InstructionRecord:
+    """An instruction record whose id hashes its conversation (not its lineage)."""
+    msgs = messages if messages is not None else alpaca_messages(instruction, input, output)
+    return InstructionRecord(
+        id=content_id([m.model_dump() for m in msgs]),
+        messages=msgs, instruction=instruction, input=input, output=output, meta=meta,
+    )
+
+
+def make_preference(
+    prompt: list[Message], chosen: list[Message], rejected: list[Message], *,
+    meta: PreferenceMeta, score_chosen: float | None = None, score_rejected: float | None = None,
+) -> PreferenceRecord:
+    dump = lambda msgs: [m.model_dump() for m in msgs]  # noqa: E731
+    return PreferenceRecord(
+        id=content_id(dump(prompt), dump(chosen), dump(rejected)),
+        prompt=prompt, chosen=chosen, rejected=rejected,
+        score_chosen=score_chosen, score_rejected=score_rejected, meta=meta,
+    )
+
+
+_SCALARS: dict[type, str] = {str: "string", int: "int64", float: "float64", bool: "bool"}
+
+
+def _feature(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) != 1:
+            raise TypeError(f"only Optional[X] unions map to a feature, got {annotation}")
+        return _feature(inner[0])
+    if origin is Literal:
+        return _feature(type(args[0]))
+    if origin is list:
+        return datasets.List(_feature(args[0]))
+    if origin is dict or annotation is dict or annotation is Any:
+        return datasets.Json()
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {name: _feature(f.annotation) for name, f in annotation.model_fields.items()}
+    if annotation in _SCALARS:
+        return datasets.Value(_SCALARS[annotation])
+    raise TypeError(f"no feature for annotation {annotation!r}")
+
+
+def features_of(model: type[BaseModel]) -> datasets.Features:
+    """The `datasets.Features` for a record model: str -> string, list -> List, model -> struct,
+    dict/Any -> Json, Optional[X] -> X (nullable)."""
+    return datasets.Features(_feature(model))
+
+
+INSTRUCTION_FEATURES = features_of(InstructionRecord)
+PREFERENCE_FEATURES = features_of(PreferenceRecord)
+
+
+def _has_json(feature: Any) -> bool:
+    if isinstance(feature, datasets.Json):
+        return True
+    if isinstance(feature, dict):
+        return any(_has_json(f) for f in feature.values())
+    if isinstance(feature, (datasets.List, datasets.Sequence)):
+        return _has_json(feature.feature)
+    return False
+
+
+def rows_to_dataset(rows: list[dict[str, Any]], features: datasets.Features) -> datasets.Dataset:
+    """Plain dict rows -> a Dataset with exactly `features`, also when `rows` is empty.
+
+    Without `Json` features the Arrow table is built directly (pyarrow converts nested lists
+    and structs natively, several times faster than `datasets`' per-value encoding)."""
+    columns = {name: [row.get(name) for row in rows] for name in features}
+    if any(_has_json(f) for f in features.values()):
+        return datasets.Dataset.from_dict(columns, features=features)
+    return datasets.Dataset(pa.Table.from_pydict(columns, schema=features.arrow_schema))
+
+
+def to_dataset(records: list[Record], model: type[Record]) -> datasets.Dataset:
+    """Records -> a Dataset with the model's exact features (also when `records` is empty)."""
+    return rows_to_dataset([r.model_dump() for r in records], features_of(model))
