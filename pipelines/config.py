@@ -1,0 +1,114 @@
+"""The pipeline config file: one YAML file, one section per stage, validated before any work.
+
+    run:        {name: demo, seed: 0, jsonl: false}
+    templating: {...}            # pipelines.templating.config.TemplatingConfig
+
+Paths inside the file are relative to the file. `check_config` returns every problem at once
+(YAML syntax, unknown or wrong fields, missing files, templates that do not compile) so that
+`tuneset validate` can list them all; `load_config` raises ConfigError with that list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from pipelines.configbase import StageConfig, format_validation_error
+from pipelines.errors import ConfigError, TunesetError
+from pipelines.templating.config import TemplatingConfig
+
+
+class RunConfig(StageConfig):
+    name: str = "tuneset-run"
+    seed: int = 0
+    jsonl: bool = False
+
+
+class PipelineConfig(StageConfig):
+    run: RunConfig = RunConfig()
+    templating: TemplatingConfig | None = None
+
+    def stages(self) -> list[str]:
+        """The configured stages, in pipeline order."""
+        return [name for name in ("templating",) if getattr(self, name) is not None]
+
+
+def read_yaml(path: str | Path) -> tuple[Any, list[str]]:
+    """(data, problems): YAML syntax errors come back as problems with line and column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [f"{path}: no such file"]
+    except UnicodeDecodeError as exc:
+        return None, [f"{path}: undecodable bytes at byte {exc.start}; expected UTF-8 YAML"]
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        return None, [f"{where}malformed YAML: {getattr(exc, 'problem', None) or exc}"]
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return None, [f"expected a mapping of sections at the top, got {type(data).__name__}"]
+    return data, []
+
+
+def parse_config(data: dict[str, Any], model: type[StageConfig], *, base_dir: str | Path,
+                 prefix: str = "") -> tuple[StageConfig | None, list[str]]:
+    try:
+        return model.model_validate(data, context={"base_dir": Path(base_dir)}), []
+    except ValidationError as exc:
+        return None, format_validation_error(exc, model, prefix)
+
+
+def _deep_checks(config: PipelineConfig) -> list[str]:
+    """Problems pydantic cannot see: templates that do not compile, unknown template ids."""
+    problems = []
+    if config.templating is not None:
+        from pipelines.templating.tasks import load_task_templates
+
+        for i, spec in enumerate(config.templating.tasks):
+            try:
+                load_task_templates(spec)
+            except ConfigError as exc:
+                problems.extend(f"templating.tasks[{i}]: {p}" for p in exc.problems)
+            except TunesetError as exc:
+                problems.append(f"templating.tasks[{i}]: {exc}")
+    return problems
+
+
+def check_config(path: str | Path) -> tuple[PipelineConfig | None, list[str]]:
+    """Validate a pipeline config file; return (config or None, every problem found)."""
+    data, problems = read_yaml(path)
+    if problems:
+        return None, problems
+    config, problems = parse_config(data, PipelineConfig, base_dir=Path(path).parent)
+    if config is None:
+        return None, problems
+    problems = _deep_checks(config)
+    return (config if not problems else None), problems
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    config, problems = check_config(path)
+    if problems:
+        raise ConfigError(problems, file=path)
+    return config
+
+
+def load_section(path: str | Path, section: str, model: type[StageConfig]) -> StageConfig:
+    """One stage's config from a file that is either a whole pipeline config (the section is
+    taken) or just that section."""
+    data, problems = read_yaml(path)
+    if not problems:
+        body = data.get(section, data) if isinstance(data.get(section), dict) else data
+        config, problems = parse_config(body, model, base_dir=Path(path).parent,
+                                        prefix=section if body is not data else "")
+        if config is not None:
+            return config
+    raise ConfigError(problems, file=path)
