@@ -1,0 +1,32 @@
+"""The whole configured pipeline as one flow: each configured stage in order, one run folder each.
+
+    <out>/templating/   kept/, rejected/, stats.json, manifest.json
+    <out>/summary.json  counts per stage
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+
+from flows.common import publish_summary
+from flows.templating import run_templating
+from pipelines.config import load_config
+from pipelines.io import write_json
+
+
+@flow(name="tuneset-pipeline")
+def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
+    """Run every stage configured in `config_path`, writing under `out`."""
+    config = load_config(config_path)
+    out_dir = Path(out)
+    summaries: list[dict[str, Any]] = []
+    if config.templating is not None:
+        summaries.append(run_templating(config.templating, out_dir / "templating",
+                                        jsonl=config.run.jsonl))
+    summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
+    write_json(out_dir / "summary.json", summary)
+    publish_summary(f"tuneset run {config.run.name}", summaries)
+    return summary

@@ -1,0 +1,60 @@
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from pipelines.io import verify_run
+
+from ..pipelines.templating.helpers import NLI_ROWS, nli_spec, write_jsonl
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def test_validate_accepts_the_demo_config():
+    result = runner.invoke(app, ["validate", str(REPO / "configs/demo.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "ok (stages: templating" in result.output
+
+
+def test_validate_lists_every_problem(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("run: {nme: x}\ntemplating:\n  tasks:\n    - {name: a, type: nli, source: nope.tsv}\n")
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 1
+    assert "run.nme: unknown field" in result.output
+    assert "templating.tasks[0].source: no such file" in result.output
+    assert "templating.tasks[0]: value error" not in result.output
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_template_command_writes_run_folder(tmp_path):
+    data = write_jsonl(tmp_path / "nli.jsonl", NLI_ROWS)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(json.dumps({"tasks": [nli_spec(data.name)]}))  # JSON is YAML
+    result = runner.invoke(app, ["template", str(spec), "--out", str(tmp_path / "out"), "--jsonl"])
+    assert result.exit_code == 0, result.output
+    assert verify_run(tmp_path / "out")
+    assert (tmp_path / "out/kept/part-00000.jsonl").exists()
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_bad_input_exits_2_with_a_clear_message(tmp_path):
+    data = write_jsonl(tmp_path / "nli.jsonl", [{"p": "x", "y": "entailment"}])
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(json.dumps({"tasks": [nli_spec(data.name)]}))
+    result = runner.invoke(app, ["template", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "nli.jsonl" in result.output and "missing column(s) ['h']" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_run_command_runs_the_demo_config(tmp_path):
+    result = runner.invoke(app, ["run", str(REPO / "configs/demo.yaml"), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["stages"][0]["stage"] == "templating"
+    assert verify_run(tmp_path / "templating")
