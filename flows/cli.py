@@ -6,6 +6,7 @@ one clear message and exit with status 2; no traceback.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +26,24 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="folder to write the r
 errors = Console(stderr=True)
 
 
+class _NoUserErrorTracebacks(logging.Filter):
+    """Prefect logs a failed task's traceback; for bad input or config that is noise: the
+    message names the file, line and field already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], TunesetError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_user_errors() -> None:
+    for handler in logging.getLogger().handlers + logging.getLogger("prefect").handlers:
+        if not any(isinstance(f, _NoUserErrorTracebacks) for f in handler.filters):
+            handler.addFilter(_NoUserErrorTracebacks())
+
+
 def _run(action: Callable[[], Any]) -> Any:
+    _quiet_user_errors()
     try:
         return action()
     except TunesetError as exc:
@@ -71,6 +89,51 @@ def template(
 
     config = _run(lambda: load_section(spec, "templating", TemplatingConfig))
     summary = _run(lambda: templating_flow(config, str(out), jsonl=jsonl))
+    _print_counts([summary])
+
+
+@app.command()
+def generate(
+    prompts: Annotated[Path, typer.Argument(help="prompt file: records with `messages`, `prompt` "
+                                                 "or `instruction` (+ `input`)")],
+    out: OutOpt,
+    backend: Annotated[str, typer.Option(help="transformers | vllm | openai")] = "transformers",
+    model: Annotated[str | None, typer.Option(help="model folder, .gguf file or hub id / served "
+                                                   "name; default: the embedded model")] = None,
+    base_url: Annotated[str | None, typer.Option(help="openai backend: server URL")] = None,
+    max_new_tokens: Annotated[int, typer.Option()] = 256,
+    temperature: Annotated[float, typer.Option(help="0 = greedy")] = 0.0,
+    top_p: Annotated[float | None, typer.Option()] = None,
+    top_k: Annotated[int | None, typer.Option()] = None,
+    num_beams: Annotated[int, typer.Option()] = 1,
+    n: Annotated[int, typer.Option(help="completions per prompt")] = 1,
+    stop: Annotated[list[str] | None, typer.Option(help="stop string (repeatable)")] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    field: Annotated[str | None, typer.Option(help="column holding the prompt")] = None,
+    cache: Annotated[Path | None, typer.Option(help="on-disk response cache (SQLite file)")] = None,
+) -> None:
+    """Run a prompt file through a model backend."""
+    from pydantic import ValidationError
+
+    from flows.generate import generate_flow
+    from pipelines.configbase import format_validation_error
+    from pipelines.errors import ConfigError
+    from pipelines.models import GenerationParams, ModelConfig
+
+    def build():
+        try:
+            model_cfg = ModelConfig.model_validate(
+                {"backend": backend, "model": model, "cache": cache,
+                 **({"openai": {"base_url": base_url}} if base_url else {})})
+            params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature,
+                                      top_p=top_p, top_k=top_k, num_beams=num_beams, n=n,
+                                      stop=stop or [], seed=seed)
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, ModelConfig)) from None
+        return model_cfg, params
+
+    model_cfg, params = _run(build)
+    summary = _run(lambda: generate_flow(str(prompts), model_cfg, params, str(out), field))
     _print_counts([summary])
 
 

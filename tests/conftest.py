@@ -12,6 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import prefect  # noqa: E402,F401 - configure Prefect's log handlers on pytest's streams, not a CliRunner's
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,3 +48,11 @@ def write_lines(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def embedded_generator():
+    """The embedded SmolLM2-135M-Instruct on the transformers backend, loaded once."""
+    from pipelines.models import ModelConfig, load_generator
+
+    return load_generator(ModelConfig())

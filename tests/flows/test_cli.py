@@ -13,6 +13,22 @@ REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def prefect_logs_to_real_stderr():
+    """Prefect's console handler keeps the stream it was built with; when that happens inside
+    an earlier CliRunner invocation the stream is closed by now. Point it at the process's
+    real stderr (pytest still captures the file descriptor)."""
+    import logging
+    import sys
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler):
+            handler.stream = sys.__stderr__
+            handler.console.file = sys.__stderr__
+
+
 def test_validate_accepts_the_demo_config():
     result = runner.invoke(app, ["validate", str(REPO / "configs/demo.yaml")])
     assert result.exit_code == 0, result.output
@@ -58,3 +74,25 @@ def test_run_command_runs_the_demo_config(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["stages"][0]["stage"] == "templating"
     assert verify_run(tmp_path / "templating")
+
+
+@pytest.mark.usefixtures("prefect_harness", "embedded_generator")
+def test_generate_command_with_the_embedded_model(tmp_path):
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"prompt": "Name a primary colour."}\n{"prompt": "Say hi."}\n')
+    result = runner.invoke(app, ["generate", str(prompts), "--out", str(tmp_path / "out"),
+                                 "--max-new-tokens", "8"])
+    assert result.exit_code == 0, result.output
+    from pipelines.io import load_run
+
+    rows = load_run(tmp_path / "out")
+    assert len(rows) == 2 and all(r["completions"][0]["text"] for r in rows)
+    assert rows[0]["completions"][0]["completion_tokens"] <= 8
+
+
+def test_generate_command_rejects_bad_parameters(tmp_path):
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"prompt": "x"}\n')
+    result = runner.invoke(app, ["generate", str(prompts), "--out", str(tmp_path / "o"), "--n", "3"])
+    assert result.exit_code == 2
+    assert "greedy completions would be identical" in result.output
