@@ -92,6 +92,23 @@ def template(
     _print_counts([summary])
 
 
+@app.command("self-instruct")
+def self_instruct(
+    config: Annotated[Path, typer.Argument(help="self-instruct config: a pipeline config or just "
+                                                "its `self_instruct` section")],
+    out: OutOpt,
+    jsonl: Annotated[bool, typer.Option(help="also write JSONL copies")] = False,
+) -> None:
+    """Bootstrap new instruction tasks from seed tasks with a model (resumes finished rounds)."""
+    from flows.self_instruct import self_instruct_flow
+    from pipelines.config import load_section
+    from pipelines.self_instruct.config import SelfInstructConfig
+
+    loaded = _run(lambda: load_section(config, "self_instruct", SelfInstructConfig))
+    summary = _run(lambda: self_instruct_flow(loaded, str(out), jsonl=jsonl))
+    _print_counts([summary])
+
+
 @app.command()
 def generate(
     prompts: Annotated[Path, typer.Argument(help="prompt file: records with `messages`, `prompt` "

@@ -1,7 +1,8 @@
 """The whole configured pipeline as one flow: each configured stage in order, one run folder each.
 
-    <out>/templating/   kept/, rejected/, stats.json, manifest.json
-    <out>/summary.json  counts per stage
+    <out>/templating/      kept/, rejected/, stats.json, manifest.json
+    <out>/self_instruct/   the same, plus rounds/ (one folder per bootstrap round)
+    <out>/summary.json     counts per stage
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from prefect import flow
 
 from flows.common import publish_summary
+from flows.self_instruct import run_self_instruct_stage
 from flows.templating import run_templating
 from pipelines.config import load_config
 from pipelines.io import write_json
@@ -26,6 +28,9 @@ def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
     if config.templating is not None:
         summaries.append(run_templating(config.templating, out_dir / "templating",
                                         jsonl=config.run.jsonl))
+    if config.self_instruct is not None:
+        summaries.append(run_self_instruct_stage(config.self_instruct, out_dir / "self_instruct",
+                                                 jsonl=config.run.jsonl))
     summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
     write_json(out_dir / "summary.json", summary)
     publish_summary(f"tuneset run {config.run.name}", summaries)

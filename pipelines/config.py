@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from pipelines.configbase import StageConfig, format_validation_error
 from pipelines.errors import ConfigError, TunesetError
+from pipelines.self_instruct.config import SelfInstructConfig
 from pipelines.templating.config import TemplatingConfig
 
 
@@ -30,10 +31,12 @@ class RunConfig(StageConfig):
 class PipelineConfig(StageConfig):
     run: RunConfig = RunConfig()
     templating: TemplatingConfig | None = None
+    self_instruct: SelfInstructConfig | None = None
 
     def stages(self) -> list[str]:
         """The configured stages, in pipeline order."""
-        return [name for name in ("templating",) if getattr(self, name) is not None]
+        order = ("templating", "self_instruct")
+        return [name for name in order if getattr(self, name) is not None]
 
 
 def read_yaml(path: str | Path) -> tuple[Any, list[str]]:

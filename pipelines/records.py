@@ -56,9 +56,29 @@ class TemplateMeta(Record):
     source_row: int
 
 
+class Similar(Record):
+    instruction: str
+    score: float
+
+
+class SelfInstructMeta(Record):
+    """How a self-instruct example was made: the round, what the prompt showed, the model."""
+
+    round: int
+    mode: Literal["self_instruct", "alpaca"]
+    seed_ids: list[str]
+    pool_ids: list[str]
+    model: str
+    params: dict[str, Any]
+    is_classification: bool | None
+    max_rouge: float
+    most_similar: list[Similar]
+
+
 class InstructionMeta(Record):
     source: str
     template: TemplateMeta | None = None
+    self_instruct: SelfInstructMeta | None = None
 
 
 class InstructionRecord(Record):
@@ -172,15 +192,43 @@ def _has_json(feature: Any) -> bool:
     return False
 
 
+def _encode_json(value: Any, feature: Any) -> Any:
+    """JSON-encode the values at `Json` positions, descending only where a Json feature lives."""
+    if value is None or not _has_json(feature):
+        return value
+    if isinstance(feature, datasets.Json):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(feature, dict):
+        return {k: _encode_json(value.get(k), f) for k, f in feature.items()}
+    return [_encode_json(v, feature.feature) for v in value]
+
+
+def _storage_type(arrow_type: pa.DataType) -> pa.DataType:
+    if isinstance(arrow_type, pa.BaseExtensionType):
+        return arrow_type.storage_type
+    if pa.types.is_struct(arrow_type):
+        return pa.struct([pa.field(f.name, _storage_type(f.type)) for f in arrow_type])
+    if pa.types.is_list(arrow_type):
+        return pa.list_(_storage_type(arrow_type.value_type))
+    return arrow_type
+
+
 def rows_to_dataset(rows: list[dict[str, Any]], features: datasets.Features) -> datasets.Dataset:
     """Plain dict rows -> a Dataset with exactly `features`, also when `rows` is empty.
 
-    Without `Json` features the Arrow table is built directly (pyarrow converts nested lists
-    and structs natively, several times faster than `datasets`' per-value encoding)."""
-    columns = {name: [row.get(name) for row in rows] for name in features}
-    if any(_has_json(f) for f in features.values()):
-        return datasets.Dataset.from_dict(columns, features=features)
-    return datasets.Dataset(pa.Table.from_pydict(columns, schema=features.arrow_schema))
+    The Arrow table is built directly (pyarrow converts nested lists and structs natively,
+    several times faster than `datasets`' per-value encoding); values under `Json` features are
+    JSON-encoded first, stored as strings, and cast to Arrow's JSON type."""
+    target = features.arrow_schema
+    arrays = []
+    for field, (name, feature) in zip(target, features.items()):
+        values = [row.get(name) for row in rows]
+        if _has_json(feature):
+            values = [_encode_json(v, feature) for v in values]
+        # subtle: cast arrays, not the table: a cast empty table has no chunks, which
+        # pyarrow cannot combine for JSON columns
+        arrays.append(pa.array(values, type=_storage_type(field.type)).cast(field.type))
+    return datasets.Dataset(pa.Table.from_arrays(arrays, schema=target))
 
 
 def to_dataset(records: list[Record], model: type[Record]) -> datasets.Dataset:
