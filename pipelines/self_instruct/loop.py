@@ -209,7 +209,8 @@ def run_round(index: int, seeds: list[Task], machine: list[Task], config: SelfIn
     shown = [(
         [t.id for t in requests[c.request][1] if not t.machine],
         [t.id for t in requests[c.request][1] if t.machine]) for c, _, _ in accepted]
-    for (cand, task, top), is_cls, (instances, truncated), (seed_ids, pool_ids) in zip(accepted, flags, made, shown):
+    for (_, task, top), is_cls, (instances, truncated), (seed_ids, pool_ids) in zip(
+            accepted, flags, made, shown):
         kept, dropped = filter_instances(instances, truncated=truncated,
                                          max_instances=config.instances.max_instances)
         for inst, reason, detail in dropped:

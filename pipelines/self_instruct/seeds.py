@@ -31,7 +31,8 @@ class Task:
     machine: bool = False
 
 
-def load_seeds(path, fields: SeedFields = SeedFields()) -> list[Task]:
+def load_seeds(path, fields: SeedFields | None = None) -> list[Task]:
+    fields = fields or SeedFields()
     table = read_table(path)
     ds = table.dataset
     if fields.instances in ds.column_names:
