@@ -4,7 +4,8 @@ Order (later wins): device defaults -> stage defaults -> the user's `trainer` di
 tuneset owns (`output_dir`, `seed`, `max_steps`, `num_train_epochs`, `max_length`).
 
 Device defaults keep CPU runs quiet and correct: fp32 (no bf16/fp16 without CUDA), `use_cpu`,
-no gradient checkpointing (TRL turns it on by default; on CPU it only costs time), no
+no gradient (activation) checkpointing (TRL turns it on by default; on CPU it only
+costs time), no
 reporting integrations, no dataloader worker processes. With CUDA, bf16 when the GPU has it.
 
     >>> build_trl_args(SFTStageConfig(dataset="d.jsonl", trainer={"lerning_rate": 1}), "out")
@@ -16,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
+import os
 import tempfile
 import types
 import typing
@@ -47,6 +49,7 @@ OWNED = {"output_dir": "out", "seed": "seed", "max_steps": "max_steps",
 
 
 def trl_config_class(stage: str) -> type:
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # PPO lives there on purpose (README)
     module, name = TRL_CONFIGS[stage]
     return getattr(importlib.import_module(module), name)
 
@@ -59,7 +62,7 @@ def device_defaults() -> dict[str, Any]:
         "use_cpu": not cuda,
         "bf16": bool(cuda and torch.cuda.is_bf16_supported()),
         "fp16": False,
-        "gradient_checkpointing": False,
+        "activation_checkpointing": False,
         "report_to": [],
         "dataloader_num_workers": 0,
         "per_device_train_batch_size": 4,
@@ -127,8 +130,16 @@ def _hint_text(hint: Any) -> str:
     return text.replace("NoneType", "None")
 
 
+# subtle: transformers 5 renamed gradient_checkpointing* to activation_checkpointing* and warns
+# whenever the old name is set, which TRL 1.12's configs always do (default True). Setting the
+# new name silences it; a user's old-name option is moved to the new name so it still counts.
+RENAMED = {"gradient_checkpointing": "activation_checkpointing",
+           "gradient_checkpointing_kwargs": "activation_checkpointing_kwargs"}
+
+
 def trl_options(config: TrainStageConfig, output_dir: str | Path) -> dict[str, Any]:
-    options = {**device_defaults(), **STAGE_DEFAULTS[config.stage], **config.trainer,
+    user = {RENAMED.get(k, k): v for k, v in config.trainer.items()}
+    options = {**device_defaults(), **STAGE_DEFAULTS[config.stage], **user,
                **_owned(config, output_dir)}
     if config.stage == "ppo" and config.max_steps is not None:
         per_step = options["per_device_train_batch_size"] * options.get(

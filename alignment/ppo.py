@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import datasets
 from transformers import AutoTokenizer, set_seed
-from trl.experimental.ppo import PPOTrainer
 
-from alignment.args import build_trl_args
+from alignment.args import build_trl_args, trl_config_class
 from alignment.base_model import load_tokenizer_for, resolve_model
 from alignment.common import BuiltTrainer, TrainResult, load_causal_lm, load_scorer, run_trainer
 from alignment.config import PPOStageConfig
@@ -61,6 +60,15 @@ def _check_vocab(name: str, path: str, tokenizer, model) -> None:
                            "PPO needs one tokenizer for policy, reward and value models"])
 
 
+def ppo_trainer_class() -> type:
+    """trl.experimental.ppo.PPOTrainer (importing its PPOConfig first silences TRL's
+    experimental-API warning: tuneset pins TRL 1.12 for exactly this trainer)."""
+    trl_config_class("ppo")
+    from trl.experimental.ppo import PPOTrainer
+
+    return PPOTrainer
+
+
 def build_ppo_trainer(config: PPOStageConfig, data: TrainingData) -> BuiltTrainer:
     args = build_trl_args(config, config.output_dir() / "checkpoints")
     set_seed(config.seed)
@@ -91,7 +99,7 @@ def build_ppo_trainer(config: PPOStageConfig, data: TrainingData) -> BuiltTraine
     peft_config = config.lora.peft_config("CAUSAL_LM") if config.lora else None
     # subtle: PPOTrainer always builds an eval dataloader; without a held-out split it samples
     # from the train prompts (only used when num_sample_generations > 0).
-    trainer = PPOTrainer(args=args, processing_class=tokenizer, model=policy, ref_model=ref,
+    trainer = ppo_trainer_class()(args=args, processing_class=tokenizer, model=policy, ref_model=ref,
                          reward_model=reward, value_model=value, train_dataset=train,
                          eval_dataset=held if held is not None else train,
                          peft_config=peft_config)
