@@ -13,12 +13,18 @@ A run folder after training:
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from alignment.base_model import prepare_tokenizer
+
+# subtle: PEFT 0.21 reads `model.is_gradient_checkpointing`, which transformers 5 renamed and
+# warns about on every LoRA run; the setting itself is `activation_checkpointing` (alignment.args).
+warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated",
+                        category=FutureWarning)
 
 
 @dataclass
@@ -99,11 +105,15 @@ def run_trainer(built: BuiltTrainer, *, stage: str, out: Path) -> TrainResult:
     start = time.perf_counter()
     output = trainer.train()
     seconds = time.perf_counter() - start
-    metrics: dict[str, Any] = dict(output.metrics) if output is not None else {}
+    history = list(trainer.state.log_history)
+    if output is not None:
+        metrics: dict[str, Any] = dict(output.metrics)
+    else:  # PPOTrainer.train() returns nothing: its last log record holds the final figures
+        metrics = dict(history[-1]) if history else {}
     if built.evaluate:
         metrics.update(trainer.evaluate())
     model_dir, adapter_dir = save_model(built.final_model(trainer), built.tokenizer, out)
     return TrainResult(stage=stage, out=out, model_dir=model_dir, adapter_dir=adapter_dir,
-                       base_model=built.base_model, log_history=list(trainer.state.log_history),
+                       base_model=built.base_model, log_history=history,
                        metrics=metrics, rows=built.rows, seconds=seconds,
                        steps=int(trainer.state.global_step), extra=dict(built.extra))

@@ -20,6 +20,8 @@ A "step" is one PPO batch (rollout + `num_ppo_epochs` of updates); `max_steps` s
 
 from __future__ import annotations
 
+import warnings
+
 import datasets
 from transformers import AutoTokenizer, set_seed
 
@@ -29,6 +31,10 @@ from alignment.common import BuiltTrainer, TrainResult, load_causal_lm, load_sco
 from alignment.config import PPOStageConfig
 from alignment.data import TrainingData, load_any, split
 from pipelines.errors import ConfigError, InputError
+
+# subtle: TRL logs the variance of the PPO ratio over (ppo epochs x minibatches x accumulation);
+# with tuneset's CPU default of one of each it is a variance of one number (logged as NaN).
+warnings.filterwarnings("ignore", message=r"var\(\): degrees of freedom", category=UserWarning)
 
 
 def tokenize_prompts(data: TrainingData, tokenizer, max_prompt: int) -> tuple[datasets.Dataset, int]:
@@ -114,7 +120,4 @@ def build_ppo_trainer(config: PPOStageConfig, data: TrainingData) -> BuiltTraine
 
 def train_ppo(config: PPOStageConfig, data: TrainingData | None = None) -> TrainResult:
     data = data if data is not None else load_any(config.dataset)
-    result = run_trainer(build_ppo_trainer(config, data), stage="ppo", out=config.output_dir())
-    last = next((h for h in reversed(result.log_history) if "objective/scores" in h), {})
-    result.metrics.update({k: v for k, v in last.items() if "/" in k})
-    return result
+    return run_trainer(build_ppo_trainer(config, data), stage="ppo", out=config.output_dir())

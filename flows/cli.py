@@ -74,6 +74,78 @@ def template(
     _print_counts([summary])
 
 
+train_app = typer.Typer(name="train", no_args_is_help=True,
+                        help="Train on a tuneset dataset with TRL: sft, reward, dpo, ppo.")
+app.add_typer(train_app)
+TrainConfigArg = Annotated[Path, typer.Argument(help="training config (YAML); see configs/train_*.yaml")]
+TrainOutOpt = Annotated[Path | None, typer.Option("--out", "-o",
+                                                  help="output folder (overrides `out` in CONFIG)")]
+
+
+def _train(stage: str, config_path: Path, out: Path | None) -> None:
+    from alignment.config import load_train_config
+    from alignment.run import validate_data
+
+    config = _run(lambda: load_train_config(config_path, stage, out=out))
+    _run(lambda: validate_data(config))  # report bad records before starting Prefect
+    from flows.training import FLOWS
+
+    summary = _run(lambda: FLOWS[stage](config))
+    report = summary["report"]
+    table = Table(title=f"tuneset train {stage}")
+    table.add_column("metric")
+    table.add_column("value", overflow="fold")
+    for key, value in sorted(report["metrics"].items()):
+        if isinstance(value, (int, float)):
+            table.add_row(key, f"{value:.4g}")
+    table.add_row("rows (train/eval/dropped)", "/".join(str(v) for v in report["rows"].values()))
+    table.add_row("seconds per step", str(report["seconds_per_step"]))
+    console.print(table)
+    console.print(f"model: {report['model_dir']}\nreport: {Path(summary['out']) / 'report.json'}"
+                  f"\nhandoff: {Path(summary['out']) / 'handoff'}")
+
+
+@train_app.command("sft")
+def train_sft(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
+    """Supervised fine-tuning on instruction records (loss on the assistant reply only)."""
+    _train("sft", config, out)
+
+
+@train_app.command("reward")
+def train_reward(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
+    """A reward model on preference pairs, with held-out pairwise accuracy."""
+    _train("reward", config, out)
+
+
+@train_app.command("dpo")
+def train_dpo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
+    """DPO on preference pairs against a frozen reference model."""
+    _train("dpo", config, out)
+
+
+@train_app.command("ppo")
+def train_ppo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
+    """PPO with the reward stage's model (TRL 1.12's experimental PPOTrainer)."""
+    _train("ppo", config, out)
+
+
+@app.command()
+def handoff(
+    dataset: Annotated[Path, typer.Argument(help="a tuneset run folder or record file")],
+    out: OutOpt,
+) -> None:
+    """Write LLaMA-Factory, axolotl and OpenRLHF handoff files for a dataset (no training)."""
+    from alignment.data import load_any
+    from alignment.handoff import write_handoff
+
+    data = _run(lambda: load_any(dataset))
+    manifest = _run(lambda: write_handoff(data, out))
+    for name, info in manifest["files"].items():
+        console.print(f"{Path(out) / name}: {info['rows']} {manifest['kind']} records")
+    console.print(f"LLaMA-Factory dataset_dir: {out}; axolotl: {Path(out) / 'axolotl.yaml'}; "
+                  f"OpenRLHF: {Path(out) / 'openrlhf.txt'}")
+
+
 @app.command()
 def run(config: ConfigArg, out: OutOpt) -> None:
     """Run every stage configured in CONFIG."""
