@@ -6,6 +6,7 @@ one clear message and exit with status 2; no traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -101,8 +102,9 @@ def _train(stage: str, config_path: Path, out: Path | None) -> None:
     table.add_row("rows (train/eval/dropped)", "/".join(str(v) for v in report["rows"].values()))
     table.add_row("seconds per step", str(report["seconds_per_step"]))
     console.print(table)
-    console.print(f"model: {report['model_dir']}\nreport: {Path(summary['out']) / 'report.json'}"
-                  f"\nhandoff: {Path(summary['out']) / 'handoff'}")
+    out_dir = Path(os.path.normpath(summary["out"]))
+    console.print(f"model: {os.path.normpath(report['model_dir'])}\n"
+                  f"report: {out_dir / 'report.json'}\nhandoff: {out_dir / 'handoff'}")
 
 
 @train_app.command("sft")
