@@ -32,6 +32,8 @@ TRL_CONFIGS = {
     "reward": ("trl", "RewardConfig"),
     "dpo": ("trl", "DPOConfig"),
     "ppo": ("trl.experimental.ppo", "PPOConfig"),
+    "grpo": ("trl", "GRPOConfig"),
+    "rloo": ("trl", "RLOOConfig"),
 }
 
 STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -41,7 +43,11 @@ STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
     # PPO: stop each response at eos, print no sample tables, fewer optimisation epochs per batch
     "ppo": {"stop_token": "eos", "num_sample_generations": 0, "response_length": 32,
             "num_ppo_epochs": 1, "local_rollout_forward_batch_size": 16},
+    # GRPO/RLOO: 4 completions of up to 32 tokens per prompt (one prompt per batch of 4)
+    "grpo": {"num_generations": 4, "max_completion_length": 32},
+    "rloo": {"num_generations": 4, "max_completion_length": 32},
 }
+ONLINE = ("ppo", "grpo", "rloo")  # stages whose max_length only filters prompts
 
 # TRL field -> the tuneset key that sets it
 OWNED = {"output_dir": "out", "seed": "seed", "max_steps": "max_steps",
@@ -79,8 +85,9 @@ def _owned(config: TrainStageConfig, output_dir: str | Path) -> dict[str, Any]:
     if config.stage == "ppo":
         owned["max_steps"] = -1  # PPO counts episodes (see total_episodes below)
     else:
-        owned["max_length"] = config.max_length
         owned["max_steps"] = config.max_steps if config.max_steps is not None else -1
+    if config.stage not in ONLINE:
+        owned["max_length"] = config.max_length
     return owned
 
 

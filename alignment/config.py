@@ -10,7 +10,7 @@ A training config is its own YAML file (paths relative to it), e.g. `configs/tra
     trainer: {learning_rate: 1.0e-4, per_device_train_batch_size: 2}   # any SFTConfig field
 
 `trainer` passes through to TRL's config class (`SFTConfig`, `RewardConfig`, `DPOConfig`,
-`PPOConfig`); `alignment.args.build_trl_args` checks it by building that class, so a misspelt or
+`PPOConfig`, `GRPOConfig`, `RLOOConfig`); `alignment.args.build_trl_args` checks it by building that class, so a misspelt or
 mistyped option is a config error naming `trainer.<field>`. The fields tuneset sets from its
 own keys (`out`, `seed`, `max_steps`, `epochs`, `max_length`) are refused inside `trainer`.
 """
@@ -119,8 +119,23 @@ class PPOStageConfig(TrainStageConfig):
     ref_model: ModelName | None = None
 
 
+class OnlineStageConfig(TrainStageConfig):
+    """Online RL with the reward stage's model as the reward function (GRPO, RLOO)."""
+
+    reward_model: ModelName
+
+
+class GRPOStageConfig(OnlineStageConfig):
+    stage: ClassVar[str] = "grpo"
+
+
+class RLOOStageConfig(OnlineStageConfig):
+    stage: ClassVar[str] = "rloo"
+
+
 STAGE_CONFIGS: dict[str, type[TrainStageConfig]] = {
-    cls.stage: cls for cls in (SFTStageConfig, RewardStageConfig, DPOStageConfig, PPOStageConfig)
+    cls.stage: cls for cls in (SFTStageConfig, RewardStageConfig, DPOStageConfig, PPOStageConfig,
+                               GRPOStageConfig, RLOOStageConfig)
 }
 
 

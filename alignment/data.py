@@ -13,7 +13,7 @@ Shapes handed to TRL (its conversational formats):
   `completion_only_loss` masks every prompt token. Alpaca columns (`instruction`, `input`,
   `output`) without `messages` are accepted and turned into a user/assistant pair.
 - reward, DPO: `{"prompt", "chosen", "rejected"}` as message lists.
-- PPO prompts: the `prompt` of either shape above.
+- PPO, GRPO, RLOO prompts: the `prompt` of either shape above.
 
 Not here: multi-turn loss on earlier assistant turns (only the last reply is trained;
 earlier turns are context), tool messages.
@@ -189,11 +189,11 @@ def load_any(path: str | Path) -> TrainingData:
 
 
 LOADERS = {"sft": load_instructions, "reward": load_preferences, "dpo": load_preferences,
-           "ppo": load_any}
+           "ppo": load_any, "grpo": load_any, "rloo": load_any}
 
 
 def load_for_stage(stage: str, path: str | Path) -> TrainingData:
-    """The records a stage trains on (PPO takes the prompts of either kind)."""
+    """The records a stage trains on (PPO, GRPO, RLOO take the prompts of either kind)."""
     return LOADERS[stage](path)
 
 

@@ -3,7 +3,8 @@
     <out>/report.json        stage, base model, data files with sha256, config and its sha256,
                              rows (train / eval / dropped), final metrics, steps, seconds per
                              step, device, package versions (trl, transformers, torch, peft ...)
-    <out>/loss.png           the logged loss per step (PPO: policy and value loss, mean score)
+    <out>/loss.png           the logged loss per step (PPO: policy and value loss, mean
+                             score; GRPO/RLOO: loss and mean reward)
     <out>/log_history.jsonl  every record TRL logged, one JSON object a line
 
 A run folder with `model/` and `report.json` is what `model:` / `reward_model:` accept.
@@ -25,6 +26,8 @@ from pipelines.io import atomic_path, package_versions, write_json, write_text
 
 CURVES = {
     "ppo": ("loss/policy_avg", "loss/value_avg", "objective/scores"),
+    "grpo": ("loss", "reward"),
+    "rloo": ("loss", "reward"),
     "default": ("loss", "eval_loss"),
 }
 

@@ -16,7 +16,8 @@ from alignment.config import TrainStageConfig
 from alignment.data import TrainingData, load_for_stage
 
 TRAINERS = {"sft": ("alignment.sft", "train_sft"), "reward": ("alignment.reward", "train_reward"),
-            "dpo": ("alignment.dpo", "train_dpo"), "ppo": ("alignment.ppo", "train_ppo")}
+            "dpo": ("alignment.dpo", "train_dpo"), "ppo": ("alignment.ppo", "train_ppo"),
+            "grpo": ("alignment.grpo", "train_grpo"), "rloo": ("alignment.rloo", "train_rloo")}
 
 
 def validate_data(config: TrainStageConfig) -> TrainingData:

@@ -185,7 +185,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     print(f"batch {BATCH}, {SEQ} tokens per sequence, PPO response {RESPONSE} tokens, "
-          f"torch threads {torch.get_num_threads()}, device cpu")
+          f"torch threads {torch.get_num_threads()}, device cpu, "
+          f"load average at start {os.getloadavg()[0]:.1f}")
     results = {}
     with tempfile.TemporaryDirectory(prefix="tuneset-bench-") as tmp:
         root = Path(tmp)
@@ -201,6 +202,7 @@ def main() -> None:
         print(f"| {name} | " + " | ".join(f"{row[k]:.3f}" for k in
                                           ("plain SFT (baseline)", "sft", "reward", "dpo", "ppo"))
               + " |")
+    print(f"load average at end {os.getloadavg()[0]:.1f}")
     for name, row in results.items():
         print(f"ratio {name}: tuneset SFT step / plain PyTorch step = "
               f"{row['sft'] / row['plain SFT (baseline)']:.2f}x")

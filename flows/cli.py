@@ -76,7 +76,7 @@ def template(
 
 
 train_app = typer.Typer(name="train", no_args_is_help=True,
-                        help="Train on a tuneset dataset with TRL: sft, reward, dpo, ppo.")
+                        help="Train on a tuneset dataset with TRL: sft, reward, dpo, ppo, grpo, rloo.")
 app.add_typer(train_app)
 TrainConfigArg = Annotated[Path, typer.Argument(help="training config (YAML); see configs/train_*.yaml")]
 TrainOutOpt = Annotated[Path | None, typer.Option("--out", "-o",
@@ -129,6 +129,18 @@ def train_dpo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
 def train_ppo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
     """PPO with the reward stage's model (TRL 1.12's experimental PPOTrainer)."""
     _train("ppo", config, out)
+
+
+@train_app.command("grpo")
+def train_grpo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
+    """GRPO with the reward stage's model as the reward function."""
+    _train("grpo", config, out)
+
+
+@train_app.command("rloo")
+def train_rloo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
+    """RLOO with the reward stage's model as the reward function."""
+    _train("rloo", config, out)
 
 
 @app.command()

@@ -1,6 +1,6 @@
 """Training stages as Prefect flows: validate -> train -> report -> handoff.
 
-One flow per stage (`tuneset-train-sft`, `-reward`, `-dpo`, `-ppo`), all the same four tasks
+One flow per stage (`tuneset-train-sft`, `-reward`, `-dpo`, `-ppo`, `-grpo`, `-rloo`), all the same four tasks
 over `alignment.run` (TRL is imported only when a training task runs). Validation never retries (a bad record stays bad); training retries once
 on failures that are not tuneset's own errors (a flaky disk, a killed worker), never on a bad
 input or config. Training is not cached: a second run trains again and overwrites `<out>`.
@@ -18,8 +18,10 @@ from prefect.logging import get_run_logger
 
 from alignment.config import (
     DPOStageConfig,
+    GRPOStageConfig,
     PPOStageConfig,
     RewardStageConfig,
+    RLOOStageConfig,
     SFTStageConfig,
     TrainStageConfig,
 )
@@ -106,4 +108,17 @@ def ppo_flow(config: PPOStageConfig) -> dict[str, Any]:
     return run_stage(config)
 
 
-FLOWS = {"sft": sft_flow, "reward": reward_flow, "dpo": dpo_flow, "ppo": ppo_flow}
+@flow(name="tuneset-train-grpo")
+def grpo_flow(config: GRPOStageConfig) -> dict[str, Any]:
+    """GRPO with the reward stage's model as the reward function."""
+    return run_stage(config)
+
+
+@flow(name="tuneset-train-rloo")
+def rloo_flow(config: RLOOStageConfig) -> dict[str, Any]:
+    """RLOO with the reward stage's model as the reward function."""
+    return run_stage(config)
+
+
+FLOWS = {"sft": sft_flow, "reward": reward_flow, "dpo": dpo_flow, "ppo": ppo_flow,
+         "grpo": grpo_flow, "rloo": rloo_flow}

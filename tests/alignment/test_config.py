@@ -4,6 +4,7 @@ import pytest
 
 from alignment.args import build_trl_args, check_trainer_options
 from alignment.config import (
+    STAGE_CONFIGS,
     DPOStageConfig,
     PPOStageConfig,
     RewardStageConfig,
@@ -101,14 +102,13 @@ def test_section_of_a_larger_file_and_relative_paths(dataset, tmp_path):
     assert config.dataset == dataset and config.out == tmp_path / "trained"
 
 
-@pytest.mark.parametrize("stage", ["sft", "reward", "dpo", "ppo"])
+@pytest.mark.parametrize("stage", ["sft", "reward", "dpo", "ppo", "grpo"])
 def test_example_configs_parse(stage):
     from pipelines.config import read_yaml
 
     data, problems = read_yaml(REPO / f"configs/train_{stage}.yaml")
     assert not problems and {"dataset", "out", "trainer"} <= set(data)
-    config_cls = {"sft": SFTStageConfig, "reward": RewardStageConfig, "dpo": DPOStageConfig,
-                  "ppo": PPOStageConfig}[stage]
+    config_cls = STAGE_CONFIGS[stage]
     unknown = set(data) - set(config_cls.model_fields)
     assert not unknown
 
