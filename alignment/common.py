@@ -12,6 +12,7 @@ A run folder after training:
 
 from __future__ import annotations
 
+import shutil
 import time
 import warnings
 from collections.abc import Callable
@@ -88,6 +89,8 @@ def save_model(model, tokenizer, out: Path) -> tuple[Path, Path | None]:
     from peft import PeftModel
 
     adapter_dir = None
+    if (out / "adapter").is_dir() and not isinstance(model, PeftModel):
+        shutil.rmtree(out / "adapter")  # from an earlier LoRA run into the same folder
     if isinstance(model, PeftModel):
         adapter_dir = out / "adapter"
         model.save_pretrained(adapter_dir)
@@ -102,6 +105,9 @@ def save_model(model, tokenizer, out: Path) -> tuple[Path, Path | None]:
 def run_trainer(built: BuiltTrainer, *, stage: str, out: Path) -> TrainResult:
     """train(), evaluate() on the held-out split when there is one, save, collect metrics."""
     trainer = built.trainer
+    # a folder with report.json is a finished run (base_model.is_run_folder): not until this
+    # run has finished too
+    (out / "report.json").unlink(missing_ok=True)
     start = time.perf_counter()
     output = trainer.train()
     seconds = time.perf_counter() - start
