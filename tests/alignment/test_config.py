@@ -121,3 +121,20 @@ def test_gradient_checkpointing_option_still_counts_without_a_warning(dataset, t
         warnings.simplefilter("error", FutureWarning)
         args = build_trl_args(config, tmp_path / "o")
     assert args.gradient_checkpointing is True and args.activation_checkpointing is True
+
+
+@pytest.mark.parametrize("stage", ["reward", "dpo"])
+def test_example_configs_on_literal_pairs_load_completely(stage):
+    config = load_train_config(REPO / f"configs/train_{stage}.yaml", stage)
+    assert config.dataset == REPO / "configs/train_data/pairs.jsonl"
+    assert config.model == "embedded"
+
+
+def test_literal_pairs_are_valid_preference_records():
+    from alignment.data import load_preferences
+    from pipelines.records import PreferenceRecord
+
+    path = REPO / "configs/train_data/pairs.jsonl"
+    assert len(load_preferences(path)) == 24
+    for line in path.read_text().splitlines():
+        PreferenceRecord.model_validate_json(line)
