@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup demo test test-all bench lint clean
+.PHONY: setup demo test test-all bench bench-train lint clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,9 @@ test-all: setup
 
 bench: setup
 	$(BIN)/python benchmarks/templating.py
+
+bench-train: setup
+	$(BIN)/python benchmarks/training_steps.py
 
 lint: setup
 	$(BIN)/ruff check pipelines flows alignment benchmarks tests

@@ -7,6 +7,7 @@ one clear message and exit with status 2; no traceback.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -152,6 +153,89 @@ def generate(
     model_cfg, params = _run(build)
     summary = _run(lambda: generate_flow(str(prompts), model_cfg, params, str(out), field))
     _print_counts([summary])
+train_app = typer.Typer(name="train", no_args_is_help=True,
+                        help="Train on a tuneset dataset with TRL: sft, reward, dpo, ppo, grpo, rloo.")
+app.add_typer(train_app)
+TrainConfigArg = Annotated[Path, typer.Argument(help="training config (YAML); see configs/train_*.yaml")]
+TrainOutOpt = Annotated[Path | None, typer.Option("--out", "-o",
+                                                  help="output folder (overrides `out` in CONFIG)")]
+
+
+def _train(stage: str, config_path: Path, out: Path | None) -> None:
+    from alignment.config import load_train_config
+    from alignment.run import validate_data
+
+    config = _run(lambda: load_train_config(config_path, stage, out=out))
+    _run(lambda: validate_data(config))  # report bad records before starting Prefect
+    from flows.training import FLOWS
+
+    summary = _run(lambda: FLOWS[stage](config))
+    report = summary["report"]
+    table = Table(title=f"tuneset train {stage}")
+    table.add_column("metric")
+    table.add_column("value", overflow="fold")
+    for key, value in sorted(report["metrics"].items()):
+        if isinstance(value, (int, float)):
+            table.add_row(key, f"{value:.4g}")
+    table.add_row("rows (train/eval/dropped)", "/".join(str(v) for v in report["rows"].values()))
+    table.add_row("seconds per step", str(report["seconds_per_step"]))
+    console.print(table)
+    out_dir = Path(os.path.normpath(summary["out"]))
+    console.print(f"model: {os.path.normpath(report['model_dir'])}\n"
+                  f"report: {out_dir / 'report.json'}\nhandoff: {out_dir / 'handoff'}")
+
+
+@train_app.command("sft")
+def train_sft(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
+    """Supervised fine-tuning on instruction records (loss on the assistant reply only)."""
+    _train("sft", config, out)
+
+
+@train_app.command("reward")
+def train_reward(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
+    """A reward model on preference pairs, with held-out pairwise accuracy."""
+    _train("reward", config, out)
+
+
+@train_app.command("dpo")
+def train_dpo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
+    """DPO on preference pairs against a frozen reference model."""
+    _train("dpo", config, out)
+
+
+@train_app.command("ppo")
+def train_ppo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
+    """PPO with the reward stage's model (TRL 1.12's experimental PPOTrainer)."""
+    _train("ppo", config, out)
+
+
+@train_app.command("grpo")
+def train_grpo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
+    """GRPO with the reward stage's model as the reward function."""
+    _train("grpo", config, out)
+
+
+@train_app.command("rloo")
+def train_rloo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
+    """RLOO with the reward stage's model as the reward function."""
+    _train("rloo", config, out)
+
+
+@app.command()
+def handoff(
+    dataset: Annotated[Path, typer.Argument(help="a tuneset run folder or record file")],
+    out: OutOpt,
+) -> None:
+    """Write LLaMA-Factory, axolotl and OpenRLHF handoff files for a dataset (no training)."""
+    from alignment.data import load_any
+    from alignment.handoff import write_handoff
+
+    data = _run(lambda: load_any(dataset))
+    manifest = _run(lambda: write_handoff(data, out))
+    for name, info in manifest["files"].items():
+        console.print(f"{Path(out) / name}: {info['rows']} {manifest['kind']} records")
+    console.print(f"LLaMA-Factory dataset_dir: {out}; axolotl: {Path(out) / 'axolotl.yaml'}; "
+                  f"OpenRLHF: {Path(out) / 'openrlhf.txt'}")
 
 
 @app.command()

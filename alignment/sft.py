@@ -1,0 +1,46 @@
+"""SFT: TRL's SFTTrainer on instruction records, loss on the assistant reply only.
+
+How the prompt is masked: SmolLM2's chat template (like most) has no `{% generation %}`
+markers, so TRL's `assistant_only_loss` cannot find the assistant tokens, and TRL 1.12 has no
+patched training template for it. Records go to the trainer as conversational prompt/completion
+pairs instead (`alignment.data`), and `completion_only_loss=True` sets the label of every
+prompt token, chat-template scaffolding included, to -100:
+
+    <|im_start|>system ... <|im_start|>user\\nWhat is 2+2?<|im_end|>\\n<|im_start|>assistant\\n   -> -100
+    4<|im_end|>\\n                                                                       -> trained
+
+Not here: packing (off: it would mix examples across the mask), loss on earlier assistant turns.
+"""
+
+from __future__ import annotations
+
+from transformers import set_seed
+from trl import SFTTrainer
+
+from alignment.args import build_trl_args
+from alignment.base_model import load_tokenizer_for, resolve_model
+from alignment.common import BuiltTrainer, TrainResult, load_causal_lm, run_trainer
+from alignment.config import SFTStageConfig
+from alignment.data import TrainingData, load_instructions, split
+
+
+def build_sft_trainer(config: SFTStageConfig, data: TrainingData) -> BuiltTrainer:
+    """The SFTTrainer for `config` on already validated `data`."""
+    args = build_trl_args(config, config.output_dir() / "checkpoints")
+    train, held = split(data.dataset, config.eval_fraction, config.seed)
+    set_seed(config.seed)
+    path = resolve_model(config.model)
+    tokenizer = load_tokenizer_for(path, trust_remote_code=config.trust_remote_code)
+    model = load_causal_lm(path, tokenizer, trust_remote_code=config.trust_remote_code)
+    peft_config = config.lora.peft_config("CAUSAL_LM") if config.lora else None
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=held,
+                         processing_class=tokenizer, peft_config=peft_config)
+    rows = {"train": len(trainer.train_dataset), "eval": len(held) if held is not None else 0,
+            "dropped": len(train) - len(trainer.train_dataset)}
+    return BuiltTrainer(trainer, tokenizer, path, rows, evaluate=held is not None)
+
+
+def train_sft(config: SFTStageConfig, data: TrainingData | None = None) -> TrainResult:
+    """Validate the records (before any model loads), train, save `<out>/model`."""
+    data = data if data is not None else load_instructions(config.dataset)
+    return run_trainer(build_sft_trainer(config, data), stage="sft", out=config.output_dir())
