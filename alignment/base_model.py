@@ -22,7 +22,6 @@ from pathlib import Path
 from pipelines.embedded import embedded_model_dir
 
 EMBEDDED = "embedded"
-SOURCE_FILE = "tuneset-source.json"
 # subtle: pad must differ from eos. PPO treats every pad id in a query as padding, and the chat
 # template ends each turn with eos (<|im_end|>), so pad == eos would blank out turn ends.
 PAD_CANDIDATES = ("<|endoftext|>", "<pad>", "[PAD]", "<|pad|>", "<unk>")
