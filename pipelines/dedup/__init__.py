@@ -1,0 +1,1 @@
+"""Exact and MinHash near-duplicate removal, and decontamination against reference sets."""
