@@ -1,6 +1,7 @@
 """The whole configured pipeline as one flow: each configured stage in order, one run folder each.
 
     <out>/templating/   kept/, rejected/, stats.json, manifest.json
+    <out>/dedup/        the same, plus cluster_sizes.png and largest_clusters.jsonl
     <out>/summary.json  counts per stage
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 from prefect import flow
 
 from flows.common import publish_summary
+from flows.dedup import run_dedup
 from flows.templating import run_templating
 from pipelines.config import load_config
 from pipelines.io import write_json
@@ -26,6 +28,10 @@ def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
     if config.templating is not None:
         summaries.append(run_templating(config.templating, out_dir / "templating",
                                         jsonl=config.run.jsonl))
+    if config.dedup is not None:
+        upstream = [out_dir / name for name in config.upstream_of("dedup")]
+        summaries.append(run_dedup(config.dedup, out_dir / "dedup", jsonl=config.run.jsonl,
+                                   upstream=upstream))
     summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
     write_json(out_dir / "summary.json", summary)
     publish_summary(f"tuneset run {config.run.name}", summaries)

@@ -7,8 +7,8 @@
       ngram: 5                         # word n-gram shingles
       num_perm: 128
       threshold: 0.8                   # Jaccard; (bands, rows) from datasketch's optimal method
-      weights: [0.5, 0.5]              # false-positive / false-negative weights for that choice
-      verify: signature                # none | signature | exact
+      weights: [0.1, 0.9]              # false-positive / false-negative weights for that choice
+      verify: exact                    # none | signature | exact
       keep: first                      # first | longest | score:<column> | {policy: score, column: c}
       reference: [eval/test.jsonl]     # decontamination: drop inputs that match these
       backend: local                   # local | ray (extra `ray`)
@@ -69,8 +69,8 @@ class DedupConfig(StageConfig):
     seed: int = Field(1, ge=0)
     scheme: Literal["affine32", "affine64", "legacy"] = "affine32"
     threshold: float = Field(0.8, gt=0.0, lt=1.0)
-    weights: tuple[float, float] = (0.5, 0.5)
-    verify: Literal["none", "signature", "exact"] = "signature"
+    weights: tuple[float, float] = (0.1, 0.9)
+    verify: Literal["none", "signature", "exact"] = "exact"
     keep: KeepConfig = KeepConfig()
     reference: list[InputPath] = []
     reference_field: str | None = None

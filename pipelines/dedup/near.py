@@ -57,6 +57,17 @@ class NearPairs:
     candidates: int
 
 
+def take_packed(packed: Packed, index: np.ndarray) -> Packed:
+    """The texts at `index`, packed anew."""
+    starts, ends = packed.offsets[index], packed.offsets[index + 1]
+    lengths = ends - starts
+    offsets = np.zeros(len(index) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    # subtle: one fancy index gathers every byte: byte k of text t sits at starts[t] + k
+    within = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+    return Packed(packed.data[np.repeat(starts, lengths) + within], offsets)
+
+
 def slice_packed(packed: Packed, start: int, stop: int) -> Packed:
     offsets = packed.offsets[start: stop + 1]
     return Packed(packed.data[offsets[0]: offsets[-1]], offsets - offsets[0])
@@ -88,7 +99,10 @@ def local_candidates(packed: Packed, params: NearParams, progress: Progress | No
 def verify_candidates(packed: Packed, params: NearParams, signatures: np.ndarray,
                       left: np.ndarray, right: np.ndarray) -> NearPairs:
     if params.verify == "exact":
-        similarity = exact_similarity(shingle_sets(packed, ngram=params.ngram), left, right)
+        # shingle sets only for the texts in some candidate pair (usually a small part)
+        involved, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
+        sets = shingle_sets(take_packed(packed, involved), ngram=params.ngram)
+        similarity = exact_similarity(sets, inverse[:len(left)], inverse[len(left):])
     else:
         similarity = signature_similarity(signatures, left, right)
     keep = similarity >= params.threshold if params.verify != "none" else np.ones(len(left), bool)

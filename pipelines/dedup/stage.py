@@ -32,7 +32,7 @@ import pyarrow as pa
 from pipelines.dedup.clusters import components, exact_groups
 from pipelines.dedup.config import DedupConfig
 from pipelines.dedup.keep import keepers, priorities
-from pipelines.dedup.near import NearParams, find_near_pairs
+from pipelines.dedup.near import NearParams, find_near_pairs, take_packed
 from pipelines.dedup.normalize import Packed, normalize_packed, pack
 from pipelines.dedup.texts import compared_texts
 from pipelines.stage import StageResult, rejected_features
@@ -52,18 +52,6 @@ def concat_packed(parts: Sequence[Packed]) -> Packed:
         offsets.append(p.offsets[1:] + base)
         base += int(p.offsets[-1])
     return Packed(data, np.concatenate(offsets))
-
-
-def take_packed(packed: Packed, index: np.ndarray) -> Packed:
-    starts, ends = packed.offsets[index], packed.offsets[index + 1]
-    lengths = ends - starts
-    offsets = np.zeros(len(index) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    if not len(index):
-        return Packed(np.zeros(0, np.uint8), offsets)
-    # gather the byte ranges with one fancy index: position k of text t reads starts[t] + k
-    within = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1], lengths)
-    return Packed(packed.data[np.repeat(starts, lengths) + within], offsets)
 
 
 def _normalized(texts: pa.Array, config: DedupConfig) -> tuple[Packed, Packed]:
