@@ -6,8 +6,7 @@ values of some band agree, which happens with probability 1 - (1 - s**r)**b for 
 false-negative areas around the threshold), e.g. threshold 0.8 with 128 permutations -> 9 x 13.
 
 Each band of a signature is hashed to one 64-bit key. Instead of a dict of buckets per band,
-the keys of a band are sorted (stable, so equal keys keep text order) and every run of equal
-keys is a bucket:
+the keys of a band are sorted and every run of equal keys is a bucket:
 
     band keys   [7, 3, 7, 9, 3]   ->  sorted runs  {3: [1, 4], 7: [0, 2], 9: [3]}
     candidate pairs                ->  (1, 4), (0, 2)
@@ -90,12 +89,19 @@ def _bucket_pairs(sorted_keys, order, n_total, max_bucket):
         while end < n and sorted_keys[end] == sorted_keys[start]:
             end += 1
         size = end - start
-        if size > 1:
-            last = end if size <= max_bucket else start + 1
-            for x in range(start, last):
+        if 1 < size <= max_bucket:
+            for x in range(start, end):
                 for y in range(x + 1, end):
                     i, j = order[x], order[y]
                     codes[pos] = i * n_total + j if i < j else j * n_total + i
+                    pos += 1
+        elif size > max_bucket:  # star: the lowest index with every other member
+            head = order[start]
+            for x in range(start + 1, end):
+                head = min(head, order[x])
+            for x in range(start, end):
+                if order[x] != head:
+                    codes[pos] = head * n_total + order[x]
                     pos += 1
         start = end
     return codes
@@ -104,7 +110,7 @@ def _bucket_pairs(sorted_keys, order, n_total, max_bucket):
 def bucket_pair_codes(keys: np.ndarray, members: np.ndarray, n_total: int,
                       max_bucket: int = MAX_BUCKET) -> np.ndarray:
     """Pair codes `i * n_total + j` for the buckets of one band: texts `members` with `keys`."""
-    order = np.argsort(keys, kind="stable")
+    order = np.argsort(keys)  # not stable: pairs do not depend on the order inside a bucket
     return _bucket_pairs(keys[order], members[order].astype(np.int64), n_total, max_bucket)
 
 

@@ -19,8 +19,9 @@ with (a, b) drawn from `numpy.random.RandomState(seed)` as datasketch draws them
     >>> bool((sig[0] == m.hashvalues).all())
     True
 
-The kernel walks the packed UTF-8 buffer, hashes each shingle in place with the compiled SHA-1
-(`sha1.py`) and folds all permutations into the signature row, one thread per block of texts.
+The kernel walks the packed UTF-8 buffer a block of texts per thread, lists the byte span of
+every shingle, hashes the spans in place with the compiled SHA-1 (`sha1.py`, 32 shingles at a
+time in SIMD lanes) and folds all permutations into each text's signature row.
 `shingle_sets` gives each text's sorted distinct 64-bit shingle hashes, for exact Jaccard.
 
 Not here: weighted MinHash, b-bit or lean signatures, character shingles.
@@ -34,7 +35,7 @@ import numba
 import numpy as np
 
 from pipelines.dedup.normalize import Packed
-from pipelines.dedup.sha1 import byteswap32, sha1_prefix
+from pipelines.dedup.sha1 import byteswap32, sha1_spans
 
 Scheme = Literal["affine32", "affine64", "legacy"]
 SCHEMES: tuple[str, ...] = ("affine32", "affine64", "legacy")
@@ -111,42 +112,77 @@ def _shingle_span(data_start, data_end, bounds, m, ngram, s):
     return bounds[2 * s], bounds[2 * (s + ngram - 1) + 1]
 
 
+@numba.njit(inline="always")
+def _block_spans(data, offsets, first, last, ngram):
+    """Byte spans (lo, hi) and text index of every shingle of texts first .. last - 1."""
+    size = offsets[last] - offsets[first]
+    longest = 0
+    for i in range(first, last):
+        longest = max(longest, offsets[i + 1] - offsets[i])
+    bounds = np.empty(2 * longest + 2, np.int64)
+    # subtle: a text of k bytes has at most k // 2 + 1 words, hence at most that many shingles
+    capacity = size // 2 + 2 * (last - first) + 1
+    span_lo = np.empty(capacity, np.int64)
+    span_hi = np.empty(capacity, np.int64)
+    span_doc = np.empty(capacity, np.int64)
+    count = 0
+    for i in range(first, last):
+        start, end = offsets[i], offsets[i + 1]
+        m = _word_bounds(data, start, end, bounds)
+        for s in range(_shingle_count(m, ngram)):
+            span_lo[count], span_hi[count] = _shingle_span(start, end, bounds, m, ngram, s)
+            span_doc[count] = i
+            count += 1
+    return span_lo[:count], span_hi[:count], span_doc[:count]
+
+
 @numba.njit(cache=True, parallel=True)
 def _signatures(data, offsets, ngram, a, b, scheme, out):
     n = len(offsets) - 1
     num_perm = len(a)
     for blk in numba.prange((n + _BLOCK - 1) // _BLOCK):
-        scratch = (np.empty(80, np.uint64), np.empty(128, np.uint8))
+        first, last = blk * _BLOCK, min(n, (blk + 1) * _BLOCK)
+        span_lo, span_hi, span_doc = _block_spans(data, offsets, first, last, ngram)
+        h0s = np.empty(len(span_lo), np.uint64)
+        h1s = np.empty(len(span_lo), np.uint64)
+        sha1_spans(data, span_lo, span_hi, h0s, h1s)
         row = np.empty(num_perm, np.uint64)
-        for i in range(blk * _BLOCK, min(n, (blk + 1) * _BLOCK)):
-            start, end = offsets[i], offsets[i + 1]
-            bounds = np.empty(2 * (end - start) + 2, np.int64)
-            m = _word_bounds(data, start, end, bounds)
-            row[:] = np.uint64(0xFFFFFFFFFFFFFFFF)
-            for s in range(_shingle_count(m, ngram)):
-                lo, hi = _shingle_span(start, end, bounds, m, ngram, s)
-                h0, h1 = sha1_prefix(data, lo, hi, scratch)
-                if scheme == 0:
-                    h = _fmix32(byteswap32(h0))
+        row[:] = np.uint64(0xFFFFFFFFFFFFFFFF)
+        row32 = np.empty(num_perm, np.uint32)
+        row32[:] = np.uint32(0xFFFFFFFF)
+        a32, b32 = a.astype(np.uint32), b.astype(np.uint32)
+        for s in range(len(span_lo)):
+            if scheme == 0:
+                # subtle: 32-bit lanes; the product wraps mod 2**32 exactly as datasketch's uint32
+                h32 = np.uint32(_fmix32(byteswap32(h0s[s])))
+                for k in range(num_perm):
+                    row32[k] = min(row32[k], np.uint32(a32[k] * h32 + b32[k]))
+                if s + 1 == len(span_lo) or span_doc[s + 1] != span_doc[s]:
                     for k in range(num_perm):
-                        row[k] = min(row[k], (a[k] * h + b[k]) & _M32)
-                elif scheme == 1:
-                    h = _fmix64(byteswap32(h0) | (byteswap32(h1) << np.uint64(32)))
-                    for k in range(num_perm):
-                        row[k] = min(row[k], a[k] * h + b[k])
-                else:
-                    h = byteswap32(h0)
-                    for k in range(num_perm):
-                        row[k] = min(row[k], ((a[k] * h + b[k]) % _MERSENNE) & _M32)
-            for k in range(num_perm):
-                out[i, k] = row[k]
+                        out[span_doc[s], k] = row32[k]
+                    row32[:] = np.uint32(0xFFFFFFFF)
+                continue
+            if scheme == 1:
+                h = _fmix64(byteswap32(h0s[s]) | (byteswap32(h1s[s]) << np.uint64(32)))
+                for k in range(num_perm):
+                    row[k] = min(row[k], a[k] * h + b[k])
+            else:
+                h = byteswap32(h0s[s])
+                for k in range(num_perm):
+                    row[k] = min(row[k], ((a[k] * h + b[k]) % _MERSENNE) & _M32)
+            if s + 1 == len(span_lo) or span_doc[s + 1] != span_doc[s]:
+                for k in range(num_perm):
+                    out[span_doc[s], k] = row[k]
+                row[:] = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 def minhash_signatures(packed: Packed, *, ngram: int = 5, num_perm: int = 128, seed: int = 1,
-                       scheme: Scheme = "affine32") -> np.ndarray:
-    """(len(packed), num_perm) signatures, row i == datasketch's `hashvalues` for text i."""
+                       scheme: Scheme = "affine32", out: np.ndarray | None = None) -> np.ndarray:
+    """(len(packed), num_perm) signatures, row i == datasketch's `hashvalues` for text i
+    (written into `out` when given)."""
     a, b = permutations(num_perm, seed, scheme)
-    out = np.empty((len(packed), num_perm), dtype=signature_dtype(scheme))
+    if out is None:
+        out = np.empty((len(packed), num_perm), dtype=signature_dtype(scheme))
     if len(packed):
         _signatures(packed.data, packed.offsets, ngram, a, b, _SCHEME_CODE[scheme], out)
     return out
@@ -167,22 +203,23 @@ def _count_shingles(data, offsets, ngram, counts):
 def _fill_shingles(data, offsets, ngram, starts, values, lengths):
     n = len(offsets) - 1
     for blk in numba.prange((n + _BLOCK - 1) // _BLOCK):
-        scratch = (np.empty(80, np.uint64), np.empty(128, np.uint8))
-        for i in range(blk * _BLOCK, min(n, (blk + 1) * _BLOCK)):
-            start, end = offsets[i], offsets[i + 1]
-            bounds = np.empty(2 * (end - start) + 2, np.int64)
-            m = _word_bounds(data, start, end, bounds)
-            count = _shingle_count(m, ngram)
-            seg = values[starts[i]: starts[i] + count]
-            for s in range(count):
-                lo, hi = _shingle_span(start, end, bounds, m, ngram, s)
-                h0, h1 = sha1_prefix(data, lo, hi, scratch)
-                seg[s] = byteswap32(h0) | (byteswap32(h1) << np.uint64(32))
+        first, last = blk * _BLOCK, min(n, (blk + 1) * _BLOCK)
+        span_lo, span_hi, span_doc = _block_spans(data, offsets, first, last, ngram)
+        h0s = np.empty(len(span_lo), np.uint64)
+        h1s = np.empty(len(span_lo), np.uint64)
+        sha1_spans(data, span_lo, span_hi, h0s, h1s)
+        s = 0
+        for i in range(first, last):  # every text has at least one shingle, in text order
+            seg = values[starts[i]: starts[i + 1]] if i + 1 < n else values[starts[i]:]
+            count = len(seg)
+            for k in range(count):
+                seg[k] = byteswap32(h0s[s + k]) | (byteswap32(h1s[s + k]) << np.uint64(32))
+            s += count
             seg.sort()
             distinct = 0
-            for s in range(count):
-                if s == 0 or seg[s] != seg[distinct - 1]:
-                    seg[distinct] = seg[s]
+            for k in range(count):
+                if k == 0 or seg[k] != seg[distinct - 1]:
+                    seg[distinct] = seg[k]
                     distinct += 1
             lengths[i] = distinct
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from pipelines.dedup.clusters import exact_similarity, signature_similarity
 from pipelines.dedup.config import DedupConfig
 from pipelines.dedup.lsh import band_keys, candidate_pairs, optimal_bands
-from pipelines.dedup.minhash import minhash_signatures, shingle_sets
+from pipelines.dedup.minhash import minhash_signatures, shingle_sets, signature_dtype
 from pipelines.dedup.normalize import Packed
 
 Progress = Callable[[int, int], None]
@@ -57,15 +58,21 @@ class NearPairs:
     candidates: int
 
 
+@numba.njit(cache=True, parallel=True)
+def _gather(data, starts, offsets, out):
+    for t in numba.prange(len(starts)):
+        out[offsets[t]: offsets[t + 1]] = data[starts[t]: starts[t] + offsets[t + 1] - offsets[t]]
+
+
 def take_packed(packed: Packed, index: np.ndarray) -> Packed:
     """The texts at `index`, packed anew."""
-    starts, ends = packed.offsets[index], packed.offsets[index + 1]
-    lengths = ends - starts
+    starts = packed.offsets[index]
     offsets = np.zeros(len(index) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    # subtle: one fancy index gathers every byte: byte k of text t sits at starts[t] + k
-    within = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1], lengths)
-    return Packed(packed.data[np.repeat(starts, lengths) + within], offsets)
+    np.cumsum(packed.offsets[index + 1] - starts, out=offsets[1:])
+    out = np.empty(offsets[-1], np.uint8)
+    if len(index):
+        _gather(packed.data, starts, offsets, out)
+    return Packed(out, offsets)
 
 
 def slice_packed(packed: Packed, start: int, stop: int) -> Packed:
@@ -75,17 +82,15 @@ def slice_packed(packed: Packed, start: int, stop: int) -> Packed:
 
 def signatures_in_chunks(packed: Packed, params: NearParams, progress: Progress | None = None
                          ) -> np.ndarray:
-    parts = []
+    out = np.empty((len(packed), params.num_perm), signature_dtype(params.scheme))
     for start in range(0, len(packed), CHUNK):
         stop = min(len(packed), start + CHUNK)
-        parts.append(minhash_signatures(slice_packed(packed, start, stop), ngram=params.ngram,
-                                        num_perm=params.num_perm, seed=params.seed,
-                                        scheme=params.scheme))
+        minhash_signatures(slice_packed(packed, start, stop), ngram=params.ngram,
+                           num_perm=params.num_perm, seed=params.seed, scheme=params.scheme,
+                           out=out[start:stop])
         if progress:
             progress(stop, len(packed))
-    if not parts:
-        return minhash_signatures(packed, num_perm=params.num_perm, scheme=params.scheme)
-    return np.concatenate(parts)
+    return out
 
 
 def local_candidates(packed: Packed, params: NearParams, progress: Progress | None = None

@@ -46,6 +46,9 @@ Reference = datasets.Dataset | Sequence[tuple[str, datasets.Dataset]]
 
 
 def concat_packed(parts: Sequence[Packed]) -> Packed:
+    parts = [p for p in parts if len(p)] or list(parts[:1])
+    if len(parts) == 1:
+        return parts[0]
     data = np.concatenate([p.data for p in parts]) if parts else np.zeros(0, np.uint8)
     offsets, base = [np.zeros(1, np.int64)], 0
     for p in parts:
@@ -66,9 +69,15 @@ def _normalized(texts: pa.Array, config: DedupConfig) -> tuple[Packed, Packed]:
                                      collapse_whitespace=False)
 
 
+def _arrow(records: datasets.Dataset, column: str) -> pa.Array:
+    return records.select_columns([column]).with_format("arrow")[:][column].combine_chunks() \
+        if len(records) else pa.array([], pa.string())
+
+
 def _ids(records: datasets.Dataset, label: str | None = None) -> list[str]:
+    """The `id` of every record, or `row N` (`label#N` for references) without an id column."""
     if "id" in records.column_names and records.features["id"] == datasets.Value("string"):
-        return [str(v) for v in records["id"]]
+        return _arrow(records, "id").to_pylist()
     return [f"{label}#{i}" if label else f"row {i}" for i in range(len(records))]
 
 
@@ -138,7 +147,8 @@ def dedup_records(records: datasets.Dataset, config: DedupConfig, *,
     lap("exact")
 
     params = NearParams.from_config(config)
-    pairs = find_near_pairs(concat_packed([ref_shingle, take_packed(shingle, reps)]), params,
+    rep_shingle = shingle if len(reps) == n else take_packed(shingle, reps)
+    pairs = find_near_pairs(concat_packed([ref_shingle, rep_shingle]), params,
                             backend=config.backend, ray_config=config.ray, progress=progress)
     left, right, sim = pairs.left, pairs.right, pairs.similarity
     rep_ref, rep_sim = _best_reference(left, right, sim, n_ref, len(reps))
