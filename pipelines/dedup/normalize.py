@@ -131,17 +131,45 @@ def _put(out, pos, cp):
     return pos + 4
 
 
+_DROP, _BREAK = -1, -2
+
+
+def ascii_actions(lowercase: bool, strip: bool, collapse: bool) -> np.ndarray:
+    """What happens to each ASCII byte: the byte to write, _DROP or _BREAK (whitespace)."""
+    flags, lower = char_tables()
+    actions = np.empty(128, np.int16)
+    for b in range(128):
+        if strip and flags[b] & _PUNCT:
+            actions[b] = _DROP
+        elif collapse and flags[b] & _SPACE:
+            actions[b] = _BREAK
+        else:
+            actions[b] = lower[b] if lowercase else b
+    return actions
+
+
 @numba.njit(cache=True, nogil=True)
-def _normalize_one(data, start, end, out, pos, flags, lower, lowercase, strip, collapse):
+def _normalize_one(data, start, end, out, pos, flags, lower, actions, lowercase, strip, collapse):
     """Normalize data[start:end] into out[pos:]; return the end position in `out`."""
     begin = pos
     pending_space = False
     i = start
     while i < end:
         b0 = np.int64(data[i])
-        if b0 < 0x80:
-            cp, size = b0, 1
-        elif b0 < 0xE0:
+        if b0 < 0x80:  # fast path: one table lookup per ASCII byte
+            action = actions[b0]
+            i += 1
+            if action == _BREAK:
+                pending_space = True
+            elif action != _DROP:
+                if pending_space and pos > begin:
+                    out[pos] = 0x20
+                    pos += 1
+                pending_space = False
+                out[pos] = action
+                pos += 1
+            continue
+        if b0 < 0xE0:
             cp, size = ((b0 & 0x1F) << 6) | (np.int64(data[i + 1]) & 0x3F), 2
         elif b0 < 0xF0:
             cp = ((b0 & 0x0F) << 12) | ((np.int64(data[i + 1]) & 0x3F) << 6) \
@@ -174,7 +202,7 @@ def _normalize_one(data, start, end, out, pos, flags, lower, lowercase, strip, c
 
 
 @numba.njit(cache=True, parallel=True)
-def _normalize_all(data, offsets, flags, lower, lowercase, strip, collapse):
+def _normalize_all(data, offsets, flags, lower, actions, lowercase, strip, collapse):
     n = len(offsets) - 1
     # subtle: lowercasing can grow a character from 2 to 3 UTF-8 bytes, so each text gets twice
     # its length (+4) as room, then the results are packed together.
@@ -186,7 +214,7 @@ def _normalize_all(data, offsets, flags, lower, lowercase, strip, collapse):
     ends = np.empty(n, np.int64)
     for i in numba.prange(n):
         ends[i] = _normalize_one(data, offsets[i], offsets[i + 1], wide, room[i], flags, lower,
-                                 lowercase, strip, collapse)
+                                 actions, lowercase, strip, collapse)
     out_offsets = np.empty(n + 1, np.int64)
     out_offsets[0] = 0
     for i in range(n):
@@ -203,7 +231,8 @@ def normalize_packed(packed: Packed, *, lowercase: bool = True, strip_punctuatio
     flags, lower = char_tables()
     if len(packed) == 0:
         return Packed(np.zeros(0, np.uint8), np.zeros(1, np.int64))
-    data, offsets = _normalize_all(packed.data, packed.offsets, flags, lower, lowercase,
+    actions = ascii_actions(lowercase, strip_punctuation, collapse_whitespace)
+    data, offsets = _normalize_all(packed.data, packed.offsets, flags, lower, actions, lowercase,
                                    strip_punctuation, collapse_whitespace)
     return Packed(data, offsets)
 

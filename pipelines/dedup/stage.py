@@ -122,6 +122,38 @@ def _best_reference(left: np.ndarray, right: np.ndarray, sim: np.ndarray, n_ref:
     return best_ref, best_sim
 
 
+def _contamination(first: np.ndarray, reps: np.ndarray, pairs, n_ref: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per input: the reference it duplicates (-1 for none) and the similarity (1.0 when the
+    normalized texts are equal). A representative's match covers its whole exact group."""
+    n = len(first)
+    group_of = first - n_ref
+    contaminated_by = np.where(group_of < 0, first, -1)
+    similarity = np.where(group_of < 0, 1.0, np.nan)
+    rep_ref, rep_sim = _best_reference(pairs.left, pairs.right, pairs.similarity, n_ref, len(reps))
+    rep_of = np.full(n, -1)
+    rep_of[reps] = np.arange(len(reps))
+    rep_of = np.where(group_of >= 0, rep_of[np.maximum(group_of, 0)], -1)
+    if len(reps):
+        hit = (rep_of >= 0) & (rep_ref[np.maximum(rep_of, 0)] >= 0)
+        contaminated_by[hit] = rep_ref[rep_of[hit]]
+        similarity[hit] = rep_sim[rep_of[hit]]
+    return contaminated_by, similarity
+
+
+def _cluster_labels(group_of: np.ndarray, reps: np.ndarray, pairs, n_ref: int,
+                    contaminated: np.ndarray) -> np.ndarray:
+    """Connected components over exact-group edges and verified near pairs between
+    representatives; contaminated inputs stay alone."""
+    n = len(group_of)
+    within = (pairs.left >= n_ref) & (pairs.right >= n_ref)
+    near_left, near_right = reps[pairs.left[within] - n_ref], reps[pairs.right[within] - n_ref]
+    clean = ~contaminated[near_left] & ~contaminated[near_right]
+    exact_members = np.flatnonzero(~contaminated & (group_of != np.arange(n)))
+    return components(n, np.concatenate([near_left[clean], group_of[exact_members]]),
+                      np.concatenate([near_right[clean], exact_members]))
+
+
 def dedup_records(records: datasets.Dataset, config: DedupConfig, *,
                   reference: Reference | None = None, progress: Progress | None = None) -> StageResult:
     """Drop contaminated, exact and near-duplicate records (see the module docstring)."""
@@ -150,30 +182,12 @@ def dedup_records(records: datasets.Dataset, config: DedupConfig, *,
     rep_shingle = shingle if len(reps) == n else take_packed(shingle, reps)
     pairs = find_near_pairs(concat_packed([ref_shingle, rep_shingle]), params,
                             backend=config.backend, ray_config=config.ray, progress=progress)
-    left, right, sim = pairs.left, pairs.right, pairs.similarity
-    rep_ref, rep_sim = _best_reference(left, right, sim, n_ref, len(reps))
-    rep_of = np.full(n, -1)
-    rep_of[reps] = np.arange(len(reps))
-    rep_of = np.where(group_of >= 0, rep_of[np.maximum(group_of, 0)], -1)
-    contaminated_by = np.where(group_of < 0, first, -1)
-    contamination_sim = np.where(group_of < 0, 1.0, np.nan)
-    if len(reps):
-        near_hit = (rep_of >= 0) & (rep_ref[np.maximum(rep_of, 0)] >= 0)
-        contaminated_by[near_hit] = rep_ref[rep_of[near_hit]]
-        contamination_sim[near_hit] = rep_sim[rep_of[near_hit]]
+    contaminated_by, contamination_sim = _contamination(first, reps, pairs, n_ref)
     contaminated = contaminated_by >= 0
-
-    within = (left >= n_ref) & (right >= n_ref)
-    near_left, near_right = reps[left[within] - n_ref], reps[right[within] - n_ref]
-    clean_pair = ~contaminated[near_left] & ~contaminated[near_right]
-    exact_members = np.flatnonzero(~contaminated & (group_of != np.arange(n)))
-    edge_left = np.concatenate([near_left[clean_pair], group_of[exact_members]])
-    edge_right = np.concatenate([near_right[clean_pair], exact_members])
-    labels = components(n, edge_left, edge_right)
+    labels = _cluster_labels(group_of, reps, pairs, n_ref, contaminated)
     lap("near")
 
     keeper = keepers(labels, priorities(records, texts, config.keep))
-    keeper[contaminated] = np.flatnonzero(contaminated)
     sizes = np.bincount(labels, minlength=n)
     multi = np.flatnonzero((sizes >= 2) & (np.arange(n) == labels) & ~contaminated)
     cluster_number = np.full(n, -1)
@@ -189,22 +203,19 @@ def dedup_records(records: datasets.Dataset, config: DedupConfig, *,
     for i in rejected_index.tolist():
         if contaminated[i]:
             ref = int(contaminated_by[i])
-            similarity = float(contamination_sim[i])
             reason, cluster, kept_id = CONTAMINATED, ref_cluster[ref], ref_ids[ref]
             detail = (f"same normalized text as reference {kept_id}" if group_of[i] < 0 else
-                      f"near duplicate (Jaccard {similarity:.3f}) of reference {kept_id}")
+                      f"near duplicate (Jaccard {contamination_sim[i]:.3f}) of reference {kept_id}")
         else:
             k = int(keeper[i])
             cluster, kept_id = int(cluster_number[labels[i]]), ids[k]
             if group_of[i] == group_of[k]:  # same normalized text as the keeper
                 reason, detail = EXACT, f"same normalized text as {kept_id}"
             else:
+                how = (f"Jaccard >= {config.threshold} by {config.verify} verification"
+                       if config.verify != "none" else "LSH candidates, unverified")
                 reason = NEAR
-                detail = (f"near duplicate of {kept_id} (cluster of {int(sizes[labels[i]])}, "
-                          f"Jaccard >= {config.threshold} by {config.verify} verification)"
-                          if config.verify != "none" else
-                          f"near duplicate of {kept_id} (cluster of {int(sizes[labels[i]])}, "
-                          "LSH candidates, unverified)")
+                detail = f"near duplicate of {kept_id} (cluster of {int(sizes[labels[i]])}, {how})"
         reasons[reason] += 1
         for name, value in (("cluster_id", cluster), ("duplicate_of", kept_id), ("stage", STAGE),
                             ("reason", reason), ("detail", detail)):
@@ -227,7 +238,7 @@ def dedup_records(records: datasets.Dataset, config: DedupConfig, *,
         "reference_records": n_ref,
         "lsh": {"bands": params.bands, "rows": params.rows, "num_perm": params.num_perm,
                 "threshold": params.threshold, "verify": params.verify, "scheme": params.scheme,
-                "candidate_pairs": int(pairs.candidates), "verified_pairs": int(len(left))},
+                "candidate_pairs": int(pairs.candidates), "verified_pairs": int(len(pairs.left))},
         "seconds": {**seconds, "total": round(time.perf_counter() - started, 3)},
     }
     return StageResult(kept=kept, rejected=rejected, stats=stats)
