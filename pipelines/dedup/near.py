@@ -1,6 +1,6 @@
 """Near-duplicate pairs: normalized texts -> signatures -> LSH candidates -> verified pairs.
 
-    >>> params = NearParams.from_config(DedupConfig(threshold=0.8))     # 9 bands x 13 rows
+    >>> params = NearParams.from_config(DedupConfig(threshold=0.8))     # 14 bands x 9 rows
     >>> pairs = find_near_pairs(normalize_packed(pack(texts)), params)
     >>> pairs.left, pairs.right, pairs.similarity      # i < j, sorted; Jaccard (estimated/exact)
 
