@@ -136,6 +136,8 @@ def _block_spans(data, offsets, first, last, ngram):
     return span_lo[:count], span_hi[:count], span_doc[:count]
 
 
+# subtle: numba's on-disk cache is keyed on this file only; after editing sha1.py in place,
+# delete pipelines/dedup/__pycache__/*.nb[ic] or these kernels keep the old code.
 @numba.njit(cache=True, parallel=True)
 def _signatures(data, offsets, ngram, a, b, scheme, out):
     n = len(offsets) - 1

@@ -2,9 +2,10 @@
 
 `sha1_prefix(buf, start, end, scratch)` returns the first 8 bytes of SHA-1(buf[start:end]) as
 two big-endian 32-bit words (h0, h1), which is all MinHash needs; `sha1_spans` does the same for
-many slices at once, 32 at a time in SIMD lanes (the message schedule and rounds are written as
-loops over lanes, which LLVM vectorizes) for slices that fit one block (<= 55 bytes, nearly every
-word 5-gram), and one at a time for longer ones:
+many slices at once. Slices that fit one block (<= 55 bytes, nearly every word 5-gram) go
+through the CPU's SHA extensions four at a time where it has them (`sha1_ni.py`), else 32 at a
+time in SIMD lanes (`sha1_spans_lanes`: the message schedule and rounds are loops over lanes,
+which LLVM vectorizes); longer ones go one at a time:
 
     datasketch.hashfunc.sha1_hash32(data) == byteswap32(h0)
     datasketch.hashfunc.sha1_hash64(data) == byteswap32(h0) | byteswap32(h1) << 32
@@ -24,6 +25,8 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+
+from pipelines.dedup.sha1_ni import HAS_SHA_NI, sha1ni_spans4
 
 _M32 = np.uint64(0xFFFFFFFF)
 _K0 = np.uint64(0x5A827999)
@@ -201,7 +204,7 @@ def _flush(w, a, b, c, d, e, pending, count, out0, out1):
 
 
 @numba.njit(cache=True, nogil=True)
-def sha1_spans(buf, lo, hi, out0, out1):
+def sha1_spans_lanes(buf, lo, hi, out0, out1):
     """(out0[i], out1[i]) = the first two words of SHA-1(buf[lo[i]:hi[i]]) for every i."""
     w = np.zeros((80, LANES), np.uint32)
     a = np.empty(LANES, np.uint32)
@@ -225,3 +228,35 @@ def sha1_spans(buf, lo, hi, out0, out1):
             count = 0
     if count:
         _flush(w, a, b, c, d, e, pending, count, out0, out1)
+
+
+@numba.njit(cache=True, nogil=True)
+def sha1_spans_ni(buf, lo, hi, out0, out1):
+    """As `sha1_spans_lanes`, with the SHA extensions for one-block messages whose whole block
+    can be loaded (start + 64 <= len(buf)), four at a time; the rest one at a time."""
+    starts = np.zeros(4, np.int64)
+    lengths = np.zeros(4, np.int64)
+    pending = np.zeros(4, np.int64)
+    scratch = (np.empty(80, np.uint64), np.empty(128, np.uint8))
+    count = 0
+    for i in range(len(lo)):
+        length = hi[i] - lo[i]
+        if length > 55 or lo[i] + 64 > len(buf):
+            out0[i], out1[i] = sha1_prefix(buf, lo[i], hi[i], scratch)
+            continue
+        starts[count], lengths[count], pending[count] = lo[i], length, i
+        count += 1
+        if count == 4:
+            r = sha1ni_spans4(buf, starts, lengths)
+            out0[pending[0]], out1[pending[0]] = r[0], r[1]
+            out0[pending[1]], out1[pending[1]] = r[2], r[3]
+            out0[pending[2]], out1[pending[2]] = r[4], r[5]
+            out0[pending[3]], out1[pending[3]] = r[6], r[7]
+            count = 0
+    for k in range(count):  # at most three left: hash them one at a time
+        i = pending[k]
+        out0[i], out1[i] = sha1_prefix(buf, lo[i], hi[i], scratch)
+
+
+sha1_spans = sha1_spans_ni if HAS_SHA_NI else sha1_spans_lanes
+"""The fastest `sha1_spans` this CPU can run (same results either way)."""

@@ -20,7 +20,8 @@ from pipelines.dedup.normalize import (
     normalize_texts,
     pack,
 )
-from pipelines.dedup.sha1 import new_scratch, sha1_prefix
+from pipelines.dedup.sha1 import new_scratch, sha1_prefix, sha1_spans_lanes, sha1_spans_ni
+from pipelines.dedup.sha1_ni import HAS_SHA_NI
 
 UNICODE = ("Ünïcödé ΣΊΣΥΦΟΣ İstanbul straße 日本語のテキスト 😀 emoji — «quotes» "
            "\u00a0nbsp\u3000ideographic\u2028line tab\there")
@@ -54,6 +55,23 @@ def test_sha1_prefix_matches_hashlib_at_block_boundaries(length):
     buf = np.frombuffer(b"??" + data + b"??", np.uint8)
     h0, h1 = sha1_prefix(buf, 2, 2 + length, new_scratch())
     assert (int(h0), int(h1)) == (int.from_bytes(digest[:4], "big"), int.from_bytes(digest[4:8], "big"))
+
+
+@pytest.mark.parametrize("impl", ["lanes", "sha_ni"])
+def test_sha1_spans_match_hashlib(impl):
+    if impl == "sha_ni" and not HAS_SHA_NI:
+        pytest.skip("this CPU has no SHA extensions (the portable lanes are used)")
+    spans = sha1_spans_ni if impl == "sha_ni" else sha1_spans_lanes
+    rng = np.random.default_rng(0)
+    buf = rng.integers(0, 256, 3000, dtype=np.uint8)
+    lo = rng.integers(0, 2990, 999)
+    hi = np.minimum(lo + rng.integers(0, 130, 999), 3000)  # short, block-sized, long; at the end
+    out0, out1 = np.empty(999, np.uint64), np.empty(999, np.uint64)
+    spans(buf, lo, hi, out0, out1)
+    for i in range(999):
+        digest = hashlib.sha1(buf[lo[i]:hi[i]].tobytes()).digest()
+        assert (int(out0[i]), int(out1[i])) == (int.from_bytes(digest[:4], "big"),
+                                                int.from_bytes(digest[4:8], "big"))
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
