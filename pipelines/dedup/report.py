@@ -24,6 +24,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from pipelines.dedup.config import DedupConfig  # noqa: E402
 from pipelines.dedup.texts import compared_texts  # noqa: E402
@@ -41,9 +42,11 @@ def plot_cluster_sizes(sizes: dict[str, int], path: str | Path) -> None:
     ax.bar(xs, list(sizes.values()), color="#4477aa")
     ax.set_xlabel("records in cluster")
     ax.set_ylabel("clusters")
-    ax.set_title(f"dedup: {sum(sizes.values())} clusters" if sizes else "dedup: no duplicates")
-    if xs:
-        ax.set_xticks(sorted(set(xs)) if len(set(xs)) <= 20 else ax.get_xticks())
+    total = sum(sizes.values())
+    ax.set_title(f"dedup: {total} cluster{'s' if total != 1 else ''}" if sizes else
+                 "dedup: no duplicates")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
