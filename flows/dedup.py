@@ -47,13 +47,13 @@ def record_files(paths: list[str | Path]) -> list[Path]:
     return files
 
 
-def _read_checked(path: Path, config: DedupConfig, *, field: str | None = None) -> datasets.Dataset:
+def _read_checked(path: Path, config: DedupConfig, *, reference: bool = False) -> datasets.Dataset:
     """Read one file and check, before any work, that every record has the compared text (and
-    the score column); problems name the file and line (or row)."""
+    an input the score column); problems name the file and line (or row)."""
     table = read_table(path)
     try:
-        compared_texts(table.dataset, config.text, field)
-        if field is None and config.keep.policy == "score":
+        compared_texts(table.dataset, config.text, config.reference_field if reference else None)
+        if not reference and config.keep.policy == "score":
             score_values(table.dataset, config.keep.column)
     except InputError as exc:
         if exc.row is not None:
@@ -80,8 +80,7 @@ def dedup_sources(config: DedupConfig, upstream: list[str | Path] = ()) -> list[
 def dedup_task(config: DedupConfig, out: str, inputs: dict[str, str], code: str,
                jsonl: bool = False, sources: list[str] = ()) -> dict[str, Any]:
     records = load_records([Path(s) for s in sources], config)
-    reference = [(p.name, _read_checked(p, config, field=config.reference_field))
-                 for p in config.reference]
+    reference = [(p.name, _read_checked(p, config, reference=True)) for p in config.reference]
     progress = StageProgress(STAGE)
     try:
         result = dedup_records(records, config, reference=reference, progress=progress)

@@ -82,3 +82,17 @@ def test_validate_lists_dedup_problems(tmp_path):
     assert "dedup.inputs[0]: no such file or folder" in result.output
     assert "dedup.num_perm: input should be greater than or equal to 2 (got 1)" in result.output
     assert "dedup.text: input should be" in result.output
+
+
+def test_reference_files_decontaminate_and_are_digested(tmp_path, records):
+    evals = tmp_path / "evals.jsonl"
+    evals.write_text(json.dumps({"text": "NAME A PLANET"}) + "\n")
+    out = tmp_path / "run"
+    config = DedupConfig(inputs=[records], reference=[evals], reference_field="text",
+                         keep="score:judge_score")
+    records.write_text("".join(json.dumps({**r, "judge_score": i}) + "\n" for i, r in enumerate(ROWS)))
+    dedup_flow(config, str(out))
+    rejected = load_run(out, "rejected")
+    assert sorted(zip(rejected["reason"], rejected["duplicate_of"])) == \
+        [("dedup_contaminated", "evals.jsonl#0"), ("dedup_exact", "b")]
+    assert str(evals) in read_manifest(out)["inputs"]

@@ -1,8 +1,10 @@
+import sys
+
 import datasets
 import pytest
 
 from pipelines.dedup import DedupConfig, dedup_records
-from pipelines.errors import InputError
+from pipelines.errors import InputError, MissingExtraError
 from pipelines.records import Message, PreferenceMeta, make_preference
 
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"]
@@ -168,3 +170,9 @@ def test_empty_texts_are_exact_duplicates_of_each_other():
     assert result.kept["id"] == ["r0"] and result.rejected["reason"] == ["dedup_exact"] * 2
 
 
+
+
+def test_ray_backend_without_ray_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    with pytest.raises(MissingExtraError, match=r"pip install 'tuneset\[ray\]'"):
+        run(rows("a b", "c d"), backend="ray")
