@@ -204,12 +204,19 @@ def _normalize_one(data, start, end, out, pos, flags, lower, actions, lowercase,
 @numba.njit(cache=True, parallel=True)
 def _normalize_all(data, offsets, flags, lower, actions, lowercase, strip, collapse):
     n = len(offsets) - 1
-    # subtle: lowercasing can grow a character from 2 to 3 UTF-8 bytes, so each text gets twice
-    # its length (+4) as room, then the results are packed together.
+    # subtle: lowercasing can grow a character by at most half its UTF-8 length (2 -> 3 bytes,
+    # checked in the tests), and only non-ASCII characters grow; each text gets that much room
+    # (fresh memory costs page faults, so no more), then the results are packed together.
+    growth = np.zeros(n, np.int64)
+    for i in numba.prange(n):
+        count = 0
+        for j in range(offsets[i], offsets[i + 1]):
+            count += data[j] >= 0x80
+        growth[i] = (count + 1) // 2
     room = np.empty(n + 1, np.int64)
     room[0] = 0
     for i in range(n):
-        room[i + 1] = room[i] + 2 * (offsets[i + 1] - offsets[i]) + 4
+        room[i + 1] = room[i] + offsets[i + 1] - offsets[i] + growth[i] + 4
     wide = np.empty(room[n], np.uint8)
     ends = np.empty(n, np.int64)
     for i in numba.prange(n):

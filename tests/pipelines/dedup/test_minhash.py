@@ -134,6 +134,13 @@ def test_normalization_example():
     assert normalize_texts(["  Hello,   WORLD!\n", "İ"]) == ["hello world", "i\u0307"]
 
 
+def test_lowercase_grows_a_character_by_at_most_half_its_utf8_length():
+    for cp in range(0x80, sys.maxunicode + 1):
+        if not 0xD800 <= cp < 0xE000:
+            ch = chr(cp)
+            assert 2 * len(ch.lower().encode()) <= 3 * len(ch.encode()), hex(cp)
+
+
 def test_no_character_above_the_tables_needs_them():
     flags, lower = char_tables()
     assert flags.shape == lower.shape == (TABLE_SIZE,)
