@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.installed-ray
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
 .PHONY: setup demo test test-all bench bench-train lint clean
@@ -22,11 +23,17 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -m "not slow"
 
-test-all: setup
+# the slow tests include the Ray backend's, so test-all also installs the `ray` extra
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -e ".[dev,ray]"
+	touch $(RAY_STAMP)
+
+test-all: setup $(RAY_STAMP)
 	$(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python benchmarks/templating.py
+	$(BIN)/python benchmarks/dedup.py
 
 bench-train: setup
 	$(BIN)/python benchmarks/training_steps.py

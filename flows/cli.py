@@ -239,6 +239,24 @@ def handoff(
 
 
 @app.command()
+def dedup(
+    spec: Annotated[Path, typer.Argument(help="dedup config: a pipeline config or just its "
+                                              "`dedup` section")],
+    out: OutOpt,
+    jsonl: Annotated[bool, typer.Option(help="also write JSONL copies")] = False,
+) -> None:
+    """Drop exact and near-duplicate records, and records that match reference sets."""
+    from flows.dedup import dedup_flow, dedup_sources
+    from pipelines.config import load_section
+    from pipelines.dedup import DedupConfig
+
+    config = _run(lambda: load_section(spec, "dedup", DedupConfig))
+    _run(lambda: dedup_sources(config))  # no inputs: say so before starting Prefect
+    summary = _run(lambda: dedup_flow(config, str(out), jsonl=jsonl))
+    _print_counts([summary])
+
+
+@app.command()
 def run(config: ConfigArg, out: OutOpt) -> None:
     """Run every stage configured in CONFIG."""
     from flows.pipeline import pipeline_flow

@@ -2,6 +2,7 @@
 
     <out>/templating/      kept/, rejected/, stats.json, manifest.json
     <out>/self_instruct/   the same, plus rounds/ (one folder per bootstrap round)
+    <out>/dedup/           the same, plus cluster_sizes.png and largest_clusters.jsonl
     <out>/summary.json     counts per stage
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 from prefect import flow
 
 from flows.common import publish_summary
+from flows.dedup import run_dedup
 from flows.self_instruct import run_self_instruct_stage
 from flows.templating import run_templating
 from pipelines.config import load_config
@@ -31,6 +33,10 @@ def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
     if config.self_instruct is not None:
         summaries.append(run_self_instruct_stage(config.self_instruct, out_dir / "self_instruct",
                                                  jsonl=config.run.jsonl))
+    if config.dedup is not None:
+        upstream = [out_dir / name for name in config.upstream_of("dedup")]
+        summaries.append(run_dedup(config.dedup, out_dir / "dedup", jsonl=config.run.jsonl,
+                                   upstream=upstream))
     summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
     write_json(out_dir / "summary.json", summary)
     publish_summary(f"tuneset run {config.run.name}", summaries)

@@ -2,6 +2,8 @@
 
     run:        {name: demo, seed: 0, jsonl: false}
     templating: {...}            # pipelines.templating.config.TemplatingConfig
+    self_instruct: {...}         # pipelines.self_instruct.config.SelfInstructConfig
+    dedup:      {...}            # pipelines.dedup.config.DedupConfig (inputs: [] = upstream kept)
 
 Paths inside the file are relative to the file. `check_config` returns every problem at once
 (YAML syntax, unknown or wrong fields, missing files, templates that do not compile) so that
@@ -17,9 +19,12 @@ import yaml
 from pydantic import ValidationError
 
 from pipelines.configbase import StageConfig, format_validation_error
+from pipelines.dedup.config import DedupConfig
 from pipelines.errors import ConfigError, TunesetError
 from pipelines.self_instruct.config import SelfInstructConfig
 from pipelines.templating.config import TemplatingConfig
+
+STAGE_ORDER = ("templating", "self_instruct", "dedup")
 
 
 class RunConfig(StageConfig):
@@ -32,11 +37,15 @@ class PipelineConfig(StageConfig):
     run: RunConfig = RunConfig()
     templating: TemplatingConfig | None = None
     self_instruct: SelfInstructConfig | None = None
+    dedup: DedupConfig | None = None
 
     def stages(self) -> list[str]:
         """The configured stages, in pipeline order."""
-        order = ("templating", "self_instruct")
-        return [name for name in order if getattr(self, name) is not None]
+        return [name for name in STAGE_ORDER if getattr(self, name) is not None]
+
+    def upstream_of(self, stage: str) -> list[str]:
+        """The configured stages that run before `stage`."""
+        return [name for name in self.stages() if STAGE_ORDER.index(name) < STAGE_ORDER.index(stage)]
 
 
 def read_yaml(path: str | Path) -> tuple[Any, list[str]]:
@@ -70,8 +79,12 @@ def parse_config(data: dict[str, Any], model: type[StageConfig], *, base_dir: st
 
 
 def _deep_checks(config: PipelineConfig) -> list[str]:
-    """Problems pydantic cannot see: templates that do not compile, unknown template ids."""
+    """Problems pydantic cannot see: templates that do not compile, unknown template ids, a
+    dedup section with nothing to read."""
     problems = []
+    if config.dedup is not None and not config.dedup.inputs and not config.upstream_of("dedup"):
+        problems.append("dedup.inputs: empty, and no stage runs before dedup to take records "
+                        "from; list record files or run folders")
     if config.templating is not None:
         from pipelines.templating.tasks import load_task_templates
 
