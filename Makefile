@@ -34,6 +34,8 @@ test-all: setup $(RAY_STAMP)
 bench: setup
 	$(BIN)/python benchmarks/templating.py
 	$(BIN)/python benchmarks/dedup.py
+	$(BIN)/python benchmarks/rouge_novelty.py
+	$(BIN)/python benchmarks/generation.py
 
 bench-train: setup
 	$(BIN)/python benchmarks/training_steps.py

@@ -45,9 +45,12 @@ def round_task(config: SelfInstructConfig, out: str, inputs: dict[str, str], cod
     seeds = load_seeds(config.seeds, config.seed_fields)
     machine = [Task(t["id"], t["instruction"], machine=True) for t in extra["machine"]]
     result = run_round(extra["round"], seeds, machine, config, load_generator(config.model))
-    summary = persist_stage(f"{STAGE}_round_{extra['round']}", out, round_result(result),
-                            n_in=result.stats["candidates"], config=config.model_dump(mode="json"),
-                            inputs=inputs)
+    rows = round_result(result)
+    # subtle: a generator stage's rows out (records plus rejected candidates and instances) are
+    # its "in" for the counts table; stats.json has the candidate counts
+    summary = persist_stage(f"{STAGE}_round_{extra['round']}", out, rows,
+                            n_in=len(rows.kept) + len(rows.rejected),
+                            config=config.model_dump(mode="json"), inputs=inputs)
     return {**summary, "stats": result.stats,
             "accepted": [{"id": t.id, "instruction": t.instruction} for t in result.accepted]}
 
@@ -87,7 +90,7 @@ def merge_rounds(config: SelfInstructConfig, out: Path, rounds: list[dict[str, A
                   title="Candidates: highest ROUGE-L F1 to the pool", xlabel="ROUGE-L F1",
                   marker=config.filters.rouge_threshold, marker_label="rejection threshold")
     result = StageResult(kept=kept, rejected=rejected, stats=stats)
-    return {**persist_stage(STAGE, out, result, n_in=stats["candidates"],
+    return {**persist_stage(STAGE, out, result, n_in=len(kept) + len(rejected),
                             config=config.model_dump(mode="json"), inputs=inputs, jsonl=jsonl,
                             extra_files=[PLOT]),
             "rounds": len(rounds), "cached_rounds": stats["cached_rounds"]}
