@@ -75,10 +75,20 @@ class SelfInstructMeta(Record):
     most_similar: list[Similar]
 
 
+class BestOfNMeta(Record):
+    """A best-of-n (rejection sampling) pick: the top-scored of n sampled responses."""
+
+    scorer: str
+    score: float
+    n: int
+    model: str
+
+
 class InstructionMeta(Record):
     source: str
     template: TemplateMeta | None = None
     self_instruct: SelfInstructMeta | None = None
+    best_of_n: BestOfNMeta | None = None
 
 
 class InstructionRecord(Record):
@@ -94,8 +104,11 @@ class PreferenceMeta(Record):
     source: str
     judge: str | None = None
     scoring: str | None = None
+    policy: str | None = None
     verdicts: dict[str, Any] | None = None
-    candidate_scores: list[float] | None = None
+    candidate_scores: list[float | None] | None = None
+    chosen_model: str | None = None
+    rejected_model: str | None = None
 
 
 class PreferenceRecord(Record):
