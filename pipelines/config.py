@@ -2,6 +2,7 @@
 
     run:        {name: demo, seed: 0, jsonl: false}
     templating: {...}            # pipelines.templating.config.TemplatingConfig
+    judge: {...}                 # pipelines.judge.config.JudgeConfig
 
 Paths inside the file are relative to the file. `check_config` returns every problem at once
 (YAML syntax, unknown or wrong fields, missing files, templates that do not compile) so that
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from pipelines.configbase import StageConfig, format_validation_error
 from pipelines.errors import ConfigError, TunesetError
+from pipelines.judge.config import JudgeConfig
 from pipelines.templating.config import TemplatingConfig
 
 
@@ -30,10 +32,11 @@ class RunConfig(StageConfig):
 class PipelineConfig(StageConfig):
     run: RunConfig = RunConfig()
     templating: TemplatingConfig | None = None
+    judge: JudgeConfig | None = None
 
     def stages(self) -> list[str]:
         """The configured stages, in pipeline order."""
-        return [name for name in ("templating",) if getattr(self, name) is not None]
+        return [name for name in ("templating", "judge") if getattr(self, name) is not None]
 
 
 def read_yaml(path: str | Path) -> tuple[Any, list[str]]:
@@ -79,6 +82,14 @@ def _deep_checks(config: PipelineConfig) -> list[str]:
                 problems.extend(f"templating.tasks[{i}]: {p}" for p in exc.problems)
             except TunesetError as exc:
                 problems.append(f"templating.tasks[{i}]: {exc}")
+    if config.judge is not None:
+        upstream = config.stages().index("judge") > 0
+        if upstream and config.judge.inputs:
+            problems.append("judge.inputs: in a pipeline run the judge reads the kept records of "
+                            "the stage before it; remove `inputs` (they are for `tuneset judge`)")
+        if not upstream and not config.judge.inputs:
+            problems.append("judge.inputs: no stage runs before the judge, so name the record "
+                            "files or run folders to judge")
     return problems
 
 
