@@ -32,7 +32,7 @@ def prefect_logs_to_real_stderr():
 def test_validate_accepts_the_demo_config():
     result = runner.invoke(app, ["validate", str(REPO / "configs/demo.yaml")])
     assert result.exit_code == 0, result.output
-    assert "ok (stages: templating" in result.output
+    assert "ok (stages: templating, judge)" in result.output
 
 
 def test_validate_lists_every_problem(tmp_path):
@@ -68,12 +68,17 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path):
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_run_command_runs_the_demo_config(tmp_path):
+def test_run_command_runs_the_demo_config(tmp_path, monkeypatch):
+    import flows.judge  # the embedded judge takes minutes on a CPU: see test_judge_cli for it
+    from tests.fakes import ScriptedGenerator
+
+    fake = ScriptedGenerator([], scores=lambda conv, prefix, cands: {c: -1.0 for c in cands})
+    monkeypatch.setattr(flows.judge, "load_generator", lambda config: fake)
     result = runner.invoke(app, ["run", str(REPO / "configs/demo.yaml"), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["stages"][0]["stage"] == "templating"
-    assert verify_run(tmp_path / "templating")
+    assert [s["stage"] for s in summary["stages"]] == ["templating", "judge"]
+    assert verify_run(tmp_path / "templating") and verify_run(tmp_path / "judge")
 
 
 @pytest.mark.usefixtures("prefect_harness", "embedded_generator")
