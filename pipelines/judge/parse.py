@@ -45,7 +45,7 @@ _SCORE = re.compile(
     r"(?P<number>[+-]?\d+(?:\.\d+)?)"
     r"\s*(?:(?:/|out\s+of)\s*(?P<scale>\d+(?:\.\d+)?))?"
     rf"(?P<tail>{_TAIL})", re.IGNORECASE)
-_ANY_NUMBER = re.compile(r"\d")
+_ANY_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?!\w)")
 _VERDICT = re.compile(
     r"(?:(?:final\s+)?(?:verdict|winner|better|answer|choice)\s*[:=]?\s*)?"
     r"(?:\[\[\s*)?(?:(?:response|assistant|answer|output)\s+)?"

@@ -23,6 +23,7 @@ def test_score_accepted_forms(text, score):
     ("", "empty"),
     ("   \n\n", "empty"),
     ("Great answer, very helpful.", "no_score"),
+    ("<<<RESPONSE d321e58e>>>", "no_score"),
     ("7", "out_of_range"),
     ("Score: -1", "out_of_range"),
     ("The response is accurate.\nScore: 4", "not_first_line"),
