@@ -27,6 +27,7 @@ test-all: setup
 
 bench: setup
 	$(BIN)/python benchmarks/templating.py
+	$(BIN)/python benchmarks/judge.py
 
 lint: setup
 	$(BIN)/ruff check pipelines flows alignment benchmarks tests

@@ -14,8 +14,8 @@ closing line, and a closing line copied from another prompt carries another tag.
 itself is never altered, so the judge sees exactly what it rates.
 
     >>> tag = choose_tag(["Paris.", "Name a capital."])
-    >>> fence("Paris.", "response", tag)
-    '<<<RESPONSE 1f0e...>>>\\nParis.\\n<<<END RESPONSE 1f0e...>>>'
+    >>> tag, fence("Paris.", "response", tag)
+    ('d6c17f54', '<<<RESPONSE d6c17f54>>>\\nParis.\\n<<<END RESPONSE d6c17f54>>>')
 
 Not here: detecting injection attempts (the rubric tells the judge that fenced text is data;
 a capable attacker can still persuade a weak judge, which is why judge-eval exists).

@@ -95,7 +95,7 @@ def judge_filter(records: datasets.Dataset, config: JudgeConfig, *, model: Gener
             rejections.add(out, "judge_parse_error", _detail(rating))
         elif rating.score < config.threshold:
             rejections.add(out, "judge_below_threshold",
-                           f"score {rating.score:.4g} < threshold {config.threshold:g}")
+                           f"score {rating.score:.6g} < threshold {config.threshold:g}")
         else:
             kept.append(out)
     seconds = time.perf_counter() - started

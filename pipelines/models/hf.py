@@ -269,7 +269,7 @@ class TransformersGenerator:
     def _score_single(self, prompts, candidates, ids) -> list[dict[str, float]]:
         scores: list[dict[str, float]] = [{} for _ in prompts]
         wanted = torch.tensor(ids, device=self.device)
-        shared = shared_prefix_length(prompts)
+        shared = shared_prefix_length(prompts, MIN_SHARED_PREFIX)
         cache = self._prefill(prompts[0][:shared]) if shared else None
         rest = [p[shared:] for p in prompts]
         for batch in plan_batches([len(r) for r in rest], shared, 1, self.config.max_batch_tokens,
