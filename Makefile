@@ -36,6 +36,7 @@ bench: setup
 	$(BIN)/python benchmarks/dedup.py
 	$(BIN)/python benchmarks/rouge_novelty.py
 	$(BIN)/python benchmarks/generation.py
+	$(BIN)/python benchmarks/judge.py
 
 bench-train: setup
 	$(BIN)/python benchmarks/training_steps.py

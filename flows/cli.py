@@ -73,7 +73,7 @@ def validate(config: ConfigArg) -> None:
         for problem in problems:
             errors.print(f"  - {problem}", highlight=False, markup=False)
         raise typer.Exit(1)
-    console.print(f"{config}: ok (stages: {', '.join(loaded.stages()) or 'none'})")
+    console.print(f"{config}: ok (stages: {', '.join(loaded.stages()) or 'none'})", soft_wrap=True)
 
 
 @app.command()
@@ -254,6 +254,92 @@ def dedup(
     _run(lambda: dedup_sources(config))  # no inputs: say so before starting Prefect
     summary = _run(lambda: dedup_flow(config, str(out), jsonl=jsonl))
     _print_counts([summary])
+
+
+@app.command()
+def judge(
+    spec: Annotated[Path, typer.Argument(help="judge config: a pipeline config or just its "
+                                              "`judge` section")],
+    out: OutOpt,
+    inputs: Annotated[list[Path] | None, typer.Option(
+        "--input", "-i", help="record file or run folder to judge (repeatable); replaces the "
+                              "config's `inputs`")] = None,
+    jsonl: Annotated[bool, typer.Option(help="also write JSONL copies")] = False,
+) -> None:
+    """Rate instruction records with a judge model and keep those at or above the threshold."""
+    from flows.judge import judge_flow
+
+    config = _run(lambda: _judge_config(spec, inputs=inputs, need_inputs=True))
+    summary = _run(lambda: judge_flow(config, str(out), jsonl=jsonl))
+    _print_counts([summary])
+
+
+@app.command("judge-eval")
+def judge_eval(
+    file: Annotated[Path, typer.Argument(help="labelled preference file: `prompt`, `chosen`, "
+                                              "`rejected` (message lists or strings)")],
+    out: OutOpt,
+    judge_spec: Annotated[Path | None, typer.Option(
+        "--judge", help="judge config (a pipeline config or its `judge` section); default: the "
+                        "embedded model")] = None,
+    mode: Annotated[str | None, typer.Option(help="parse | logprob")] = None,
+    comparison: Annotated[str | None, typer.Option(help="pairwise | rating")] = None,
+    aspect: Annotated[str | None, typer.Option(help="accuracy, helpfulness, ...")] = None,
+    margin: Annotated[float | None, typer.Option(help="rating comparison: score gap "
+                                                      "for a win")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of the random baseline")] = None,
+) -> None:
+    """Measure a judge against labelled preferences, with longest-answer and random baselines."""
+    from flows.judge import judge_eval_flow
+    from pipelines.judge import report_table
+
+    overrides = {"mode": mode, "comparison": comparison, "aspect": aspect, "margin": margin,
+                 "seed": seed}
+    config = _run(lambda: _judge_config(judge_spec, overrides=overrides))
+    _run(lambda: _check_file(file))
+    report = _run(lambda: judge_eval_flow(str(file), config, str(out)))
+    rows = report_table(report)
+    table = Table(title=f"judge evaluation: {report['rows']} labelled pairs")
+    for col in rows[0]:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*("-" if v is None else str(v) for v in row.values()))
+    console.print(table)
+    if report["self_preference"]:
+        errors.print(f"[yellow]warning:[/] {report['self_preference']}", highlight=False)
+    console.print(f"report: {Path(out) / 'judge_eval.json'}")
+
+
+def _check_file(path: Path) -> None:
+    from pipelines.errors import InputError
+
+    if not path.exists():
+        raise InputError("no such file or folder", file=path)
+
+
+def _judge_config(spec: Path | None, *, inputs: list[Path] | None = None,
+                  overrides: dict[str, Any] | None = None, need_inputs: bool = False):
+    """The judge section of `spec` (defaults without one), with command-line values on top."""
+    from pydantic import ValidationError
+
+    from pipelines.config import load_section
+    from pipelines.configbase import format_validation_error
+    from pipelines.errors import ConfigError
+    from pipelines.judge import JudgeConfig
+
+    config = load_section(spec, "judge", JudgeConfig) if spec is not None else JudgeConfig()
+    update = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if inputs:
+        update["inputs"] = inputs
+    if update:
+        try:
+            config = JudgeConfig.model_validate({**config.model_dump(), **update})
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, JudgeConfig, "judge")) from None
+    if need_inputs and not config.inputs:
+        raise ConfigError(["judge.inputs: nothing to judge; name record files or run folders in "
+                           "the config or with --input"], file=spec)
+    return config
 
 
 @app.command()

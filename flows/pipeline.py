@@ -3,7 +3,11 @@
     <out>/templating/      kept/, rejected/, stats.json, manifest.json
     <out>/self_instruct/   the same, plus rounds/ (one folder per bootstrap round)
     <out>/dedup/           the same, plus cluster_sizes.png and largest_clusters.jsonl
+    <out>/judge/           the same, plus score_histogram.png
     <out>/summary.json     counts per stage
+
+A stage that consumes records reads the kept records of `PipelineConfig.sources_of(stage)`:
+the nearest earlier filter stage, or every earlier generator stage.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from prefect import flow
 
 from flows.common import publish_summary
 from flows.dedup import run_dedup
+from flows.judge import run_judge
 from flows.self_instruct import run_self_instruct_stage
 from flows.templating import run_templating
 from pipelines.config import load_config
@@ -34,9 +39,12 @@ def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
         summaries.append(run_self_instruct_stage(config.self_instruct, out_dir / "self_instruct",
                                                  jsonl=config.run.jsonl))
     if config.dedup is not None:
-        upstream = [out_dir / name for name in config.upstream_of("dedup")]
         summaries.append(run_dedup(config.dedup, out_dir / "dedup", jsonl=config.run.jsonl,
-                                   upstream=upstream))
+                                   upstream=[out_dir / s for s in config.sources_of("dedup")]))
+    if config.judge is not None:
+        sources = [out_dir / name for name in config.sources_of("judge")] or list(config.judge.inputs)
+        summaries.append(run_judge(config.judge, out_dir / "judge", sources=sources,
+                                   jsonl=config.run.jsonl))
     summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
     write_json(out_dir / "summary.json", summary)
     publish_summary(f"tuneset run {config.run.name}", summaries)

@@ -4,6 +4,7 @@
     templating: {...}            # pipelines.templating.config.TemplatingConfig
     self_instruct: {...}         # pipelines.self_instruct.config.SelfInstructConfig
     dedup:      {...}            # pipelines.dedup.config.DedupConfig (inputs: [] = upstream kept)
+    judge: {...}                 # pipelines.judge.config.JudgeConfig
 
 Paths inside the file are relative to the file. `check_config` returns every problem at once
 (YAML syntax, unknown or wrong fields, missing files, templates that do not compile) so that
@@ -21,10 +22,13 @@ from pydantic import ValidationError
 from pipelines.configbase import StageConfig, format_validation_error
 from pipelines.dedup.config import DedupConfig
 from pipelines.errors import ConfigError, TunesetError
+from pipelines.judge.config import JudgeConfig
 from pipelines.self_instruct.config import SelfInstructConfig
 from pipelines.templating.config import TemplatingConfig
 
-STAGE_ORDER = ("templating", "self_instruct", "dedup")
+STAGE_ORDER = ("templating", "self_instruct", "dedup", "judge")
+GENERATORS = ("templating", "self_instruct")
+"""Stages that make records from their own inputs; the others consume earlier stages' records."""
 
 
 class RunConfig(StageConfig):
@@ -38,6 +42,7 @@ class PipelineConfig(StageConfig):
     templating: TemplatingConfig | None = None
     self_instruct: SelfInstructConfig | None = None
     dedup: DedupConfig | None = None
+    judge: JudgeConfig | None = None
 
     def stages(self) -> list[str]:
         """The configured stages, in pipeline order."""
@@ -46,6 +51,14 @@ class PipelineConfig(StageConfig):
     def upstream_of(self, stage: str) -> list[str]:
         """The configured stages that run before `stage`."""
         return [name for name in self.stages() if STAGE_ORDER.index(name) < STAGE_ORDER.index(stage)]
+
+    def sources_of(self, stage: str) -> list[str]:
+        """The stages whose kept records `stage` reads in a pipeline run: the nearest earlier
+        filter stage (dedup, judge) or, when none runs before it, every earlier generator
+        (templating, self-instruct)."""
+        before = self.upstream_of(stage)
+        filters = [name for name in before if name not in GENERATORS]
+        return filters[-1:] if filters else before
 
 
 def read_yaml(path: str | Path) -> tuple[Any, list[str]]:
@@ -80,11 +93,19 @@ def parse_config(data: dict[str, Any], model: type[StageConfig], *, base_dir: st
 
 def _deep_checks(config: PipelineConfig) -> list[str]:
     """Problems pydantic cannot see: templates that do not compile, unknown template ids, a
-    dedup section with nothing to read."""
+    consuming stage with nothing to read or with `inputs` it would not read."""
     problems = []
-    if config.dedup is not None and not config.dedup.inputs and not config.upstream_of("dedup"):
-        problems.append("dedup.inputs: empty, and no stage runs before dedup to take records "
-                        "from; list record files or run folders")
+    for stage in config.stages():
+        if stage in GENERATORS:
+            continue
+        inputs = getattr(config, stage).inputs
+        if config.upstream_of(stage) and inputs:
+            problems.append(f"{stage}.inputs: in a pipeline run {stage} reads the kept records of "
+                            f"{', '.join(config.sources_of(stage))}; remove `inputs` (they are for "
+                            f"running the stage on its own)")
+        if not config.upstream_of(stage) and not inputs:
+            problems.append(f"{stage}.inputs: no stage runs before {stage}, so name the record "
+                            "files or run folders to read")
     if config.templating is not None:
         from pipelines.templating.tasks import load_task_templates
 

@@ -84,11 +84,25 @@ class BestOfNMeta(Record):
     model: str
 
 
+class JudgeMeta(Record):
+    """How the judge rated an example. `raw` is the judge's text (parse mode) or its score-token
+    log-probs (logprob mode); `distribution` is p(0..5) renormalised over the score tokens and
+    `score_mass` their probability before renormalising (logprob mode only)."""
+
+    model: str
+    aspect: str
+    mode: Literal["parse", "logprob"]
+    raw: str | None = None
+    distribution: list[float] | None = None
+    score_mass: float | None = None
+
+
 class InstructionMeta(Record):
     source: str
     template: TemplateMeta | None = None
     self_instruct: SelfInstructMeta | None = None
     best_of_n: BestOfNMeta | None = None
+    judge: JudgeMeta | None = None
 
 
 class InstructionRecord(Record):

@@ -13,15 +13,25 @@ Stop strings end generation (transformers' `stop_strings`) and are cut from the 
 
 `score_tokens` returns log p(candidate | conversation, assistant prefix) from one forward pass per
 batch when every candidate is a single token, else from one pass over (prompt + candidate)
-sequences. Prompt and candidate are tokenized separately and joined.
+sequences. Prompt and candidate are tokenized separately and joined. In the single-token case
+the tokens every prompt of the call starts with (a judge's rubric, say) are run once and their
+key/value cache is reused by every batch, so each prompt pays only for its own tokens.
 """
 
 from __future__ import annotations
 
+import copy
+import inspect
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LogitsProcessor
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    DynamicCache,
+    GenerationConfig,
+    LogitsProcessor,
+)
 
 from pipelines.embedded import embedded_model_dir
 from pipelines.models.config import ModelConfig
@@ -66,6 +76,28 @@ def pick_dtype(requested: str, device: torch.device) -> torch.dtype:
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.float32
+
+
+MIN_SHARED_PREFIX = 32
+"""Fewest common leading tokens for which `score_tokens` runs the shared prefix once."""
+
+
+def shared_prefix_length(rows: list[list[int]], minimum: int = MIN_SHARED_PREFIX) -> int:
+    """How many leading tokens all `rows` share, leaving each row at least one token of its own;
+    0 when that is under `minimum` or there is only one row.
+
+    >>> shared_prefix_length([[1, 2, 3, 4], [1, 2, 3, 9], [1, 2, 3]], minimum=2)
+    2
+    """
+    if len(rows) < 2:
+        return 0
+    first, shared = rows[0], min(len(r) for r in rows) - 1
+    for row in rows[1:]:
+        i = 0
+        while i < shared and row[i] == first[i]:
+            i += 1
+        shared = i
+    return shared if shared >= minimum else 0
 
 
 def plan_batches(lengths: list[int], per_item: int, multiplier: int, max_tokens: int,
@@ -237,14 +269,44 @@ class TransformersGenerator:
     def _score_single(self, prompts, candidates, ids) -> list[dict[str, float]]:
         scores: list[dict[str, float]] = [{} for _ in prompts]
         wanted = torch.tensor(ids, device=self.device)
-        for batch in plan_batches([len(p) for p in prompts], 0, 1, self.config.max_batch_tokens,
+        shared = shared_prefix_length(prompts, MIN_SHARED_PREFIX)
+        cache = self._prefill(prompts[0][:shared]) if shared else None
+        rest = [p[shared:] for p in prompts]
+        for batch in plan_batches([len(r) for r in rest], shared, 1, self.config.max_batch_tokens,
                                   self.config.max_batch_size):
-            input_ids, mask = self._pad([prompts[i] for i in batch])
-            logits = self.model(input_ids=input_ids, attention_mask=mask, logits_to_keep=1).logits[:, -1, :]
+            logits = self._last_logits([rest[i] for i in batch], shared, cache)
             logprobs = torch.log_softmax(logits.float(), dim=-1)[:, wanted].tolist()
             for i, row in zip(batch, logprobs):
                 scores[i] = dict(zip(candidates, row))
         return scores
+
+    def _prefill(self, tokens: list[int]) -> DynamicCache:
+        """The key/value cache of `tokens` (batch of one)."""
+        cache = DynamicCache(config=self.model.config)
+        self.model(input_ids=torch.tensor([tokens], device=self.device), use_cache=True,
+                   logits_to_keep=1, **{self._cache_argument(): cache})
+        return cache
+
+    def _cache_argument(self) -> str:
+        # subtle: transformers 5 renamed forward's `past_key_values` to `cache`
+        return "cache" if "cache" in inspect.signature(self.model.forward).parameters \
+            else "past_key_values"
+
+    def _last_logits(self, rows: list[list[int]], shared: int,
+                     cache: DynamicCache | None) -> torch.Tensor:
+        """Next-token logits after each row; rows continue a `shared`-token cached prefix."""
+        input_ids, mask = self._pad(rows)
+        if cache is None:
+            return self.model(input_ids=input_ids, attention_mask=mask, logits_to_keep=1).logits[:, -1, :]
+        # subtle: left padding now sits between the prefix and each row, so positions are
+        # counted over real tokens only, and the cache is copied because a forward appends to it
+        full_mask = torch.cat([mask.new_ones(len(rows), shared), mask], dim=1)
+        positions = (shared + mask.cumsum(dim=1) - 1).clamp(min=shared)
+        batch_cache = copy.deepcopy(cache)
+        batch_cache.batch_repeat_interleave(len(rows))
+        out = self.model(input_ids=input_ids, attention_mask=full_mask, position_ids=positions,
+                         use_cache=True, logits_to_keep=1, **{self._cache_argument(): batch_cache})
+        return out.logits[:, -1, :]
 
     def _score_sequences(self, prompts, candidates, cand_ids) -> list[dict[str, float]]:
         pairs = [(i, c) for i in range(len(prompts)) for c in range(len(candidates))]

@@ -32,7 +32,7 @@ def prefect_logs_to_real_stderr():
 def test_validate_accepts_the_demo_config():
     result = runner.invoke(app, ["validate", str(REPO / "configs/demo.yaml")])
     assert result.exit_code == 0, result.output
-    assert "ok (stages: templating" in result.output
+    assert "ok (stages: templating, self_instruct, dedup, judge)" in result.output
 
 
 def test_validate_lists_every_problem(tmp_path):
@@ -68,12 +68,26 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path):
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_run_command_runs_the_demo_config(tmp_path):
+def test_run_command_runs_the_demo_config(tmp_path, monkeypatch):
+    """The whole demo pipeline with scripted models (the real ones run in `make demo` and in
+    the slow tests): every stage writes a complete run folder, each reading the one before."""
+    import flows.judge
+    import flows.self_instruct
+    from tests.fakes import ScriptedGenerator
+    from tests.pipelines.self_instruct.helpers import SelfInstructFake
+
+    fake = ScriptedGenerator([], scores=lambda conv, prefix, cands: {c: -1.0 for c in cands})
+    monkeypatch.setattr(flows.judge, "load_generator", lambda config: fake)
+    monkeypatch.setattr(flows.self_instruct, "load_generator", lambda config: SelfInstructFake())
     result = runner.invoke(app, ["run", str(REPO / "configs/demo.yaml"), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["stages"][0]["stage"] == "templating"
-    assert verify_run(tmp_path / "templating")
+    stages = [s["stage"] for s in summary["stages"]]
+    assert stages == ["templating", "self_instruct", "dedup", "judge"]
+    assert all(verify_run(tmp_path / stage) for stage in stages)
+    by_stage = {s["stage"]: s for s in summary["stages"]}
+    assert by_stage["dedup"]["in"] == by_stage["templating"]["kept"] + by_stage["self_instruct"]["kept"]
+    assert by_stage["judge"]["in"] == by_stage["dedup"]["kept"]
 
 
 @pytest.mark.usefixtures("prefect_harness", "embedded_generator")

@@ -31,8 +31,18 @@ def test_keep_shorthands():
 
 def test_dedup_without_inputs_needs_an_earlier_stage(write_lines):
     _, problems = check_config(write_lines("c.yaml", "dedup: {threshold: 0.8}\n"))
-    assert problems == ["dedup.inputs: empty, and no stage runs before dedup to take records "
-                        "from; list record files or run folders"]
+    assert problems == ["dedup.inputs: no stage runs before dedup, so name the record files "
+                        "or run folders to read"]
+
+
+def test_inputs_are_refused_when_an_earlier_stage_feeds_the_stage(write_lines):
+    write_lines("t.jsonl", ['{"question": "q", "answer": "a"}'])
+    write_lines("r.jsonl", ['{"instruction": "x", "input": "", "output": "y"}'])
+    _, problems = check_config(write_lines("c.yaml", (
+        "templating:\n  tasks:\n    - {name: q, type: closed_book_qa, source: t.jsonl}\n"
+        "dedup: {inputs: [r.jsonl]}\n")))
+    assert problems == ["dedup.inputs: in a pipeline run dedup reads the kept records of "
+                        "templating; remove `inputs` (they are for running the stage on its own)"]
 
 
 def test_missing_input_file_is_reported(write_lines):

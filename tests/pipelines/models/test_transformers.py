@@ -3,7 +3,7 @@
 import pytest
 
 from pipelines.models import GenerationParams, ModelConfig
-from pipelines.models.hf import PresenceFrequencyPenalty, plan_batches
+from pipelines.models.hf import PresenceFrequencyPenalty, plan_batches, shared_prefix_length
 
 ASK = [{"role": "user", "content": "Name three fruits."}]
 
@@ -57,6 +57,22 @@ def test_score_tokens_ranks_paris_above_berlin(embedded_generator):
     assert scores[" Paris"] > scores[" Berlin"]
     multi = embedded_generator.score_tokens(conv, "The capital of France is", [" Paris", " Berlin is"])[0]
     assert multi[" Paris"] == pytest.approx(scores[" Paris"], abs=1e-4)
+
+
+def test_score_tokens_with_a_shared_prefix_matches_scoring_one_at_a_time(embedded_generator):
+    rubric = "Rate the answer below from 0 to 5 for accuracy, where 5 is fully correct. " * 4
+    convs = [[{"role": "user", "content": f"{rubric}\nAnswer: {answer}"}]
+             for answer in ("Paris is the capital of France.", "Two plus two is five.", "Blue.")]
+    together = embedded_generator.score_tokens(convs, "Score: ", list("012345"))
+    alone = [embedded_generator.score_tokens([c], "Score: ", list("012345"))[0] for c in convs]
+    for a, b in zip(together, alone):
+        assert a == pytest.approx(b, abs=1e-4)
+
+
+def test_shared_prefix_leaves_every_row_a_token_of_its_own():
+    assert shared_prefix_length([[1, 2, 3], [1, 2, 3, 4]], minimum=1) == 2
+    assert shared_prefix_length([[1, 2, 3, 4], [1, 2, 5]], minimum=3) == 0
+    assert shared_prefix_length([[1, 2, 3, 4]], minimum=1) == 0
 
 
 def test_presence_penalty_pushes_down_repeated_tokens():

@@ -1,0 +1,45 @@
+"""Configuration of the judge: which model rates, on what aspect, how the score is read.
+
+    judge:
+      inputs: [runs/demo/templating]   # record files or run folders (standalone `tuneset judge`);
+                                       # in a pipeline run the judge reads the previous stage
+      model: {backend: transformers, model: null}   # any ModelConfig; null = embedded model
+      aspect: accuracy                 # accuracy (AlpaGasus) | helpfulness | instruction_following
+                                       # | honesty | truthfulness (UltraFeedback)
+      mode: parse                      # parse: generate greedily, read the first line (AlpaGasus)
+                                       # logprob: expected score from the score-token
+                                       # probabilities, no generation (G-Eval)
+      threshold: 4.5                   # keep score >= threshold (AlpaGasus)
+      max_new_tokens: 64               # parse mode: room for the score line and a short reason
+      comparison: pairwise             # pairs (judge-eval, preferences): pairwise both-order
+                                       # judging, or rating each answer and comparing scores
+      margin: 0.5                      # rating comparison: a win needs a score gap >= margin
+      seed: 0                          # judge-eval's random baseline
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from pipelines.configbase import InputPath, StageConfig
+from pipelines.models.config import ModelConfig
+
+Aspect = Literal["accuracy", "helpfulness", "instruction_following", "honesty", "truthfulness"]
+ScoringMode = Literal["parse", "logprob"]
+Comparison = Literal["pairwise", "rating"]
+
+SCORE_MIN, SCORE_MAX = 0, 5
+
+
+class JudgeConfig(StageConfig):
+    inputs: list[InputPath] = []
+    model: ModelConfig = ModelConfig()
+    aspect: Aspect = "accuracy"
+    mode: ScoringMode = "parse"
+    threshold: float = Field(4.5, ge=SCORE_MIN, le=SCORE_MAX)
+    max_new_tokens: int = Field(64, ge=1, le=4096)
+    comparison: Comparison = "pairwise"
+    margin: float = Field(0.5, ge=0, le=SCORE_MAX)
+    seed: int = 0
