@@ -52,6 +52,17 @@ def digest_inputs(paths: Iterable[str | Path | None]) -> dict[str, str]:
     return found
 
 
+def digest_sources(sources: Iterable[str | Path]) -> dict[str, str]:
+    """sha256 of what a consuming stage reads: a run folder's kept records, or a file."""
+    from pipelines.io import is_run_folder
+
+    found: dict[str, str] = {}
+    for source in sources:
+        target = Path(source) / "kept" if is_run_folder(source) else Path(source)
+        found[str(source)] = next(iter(digest_inputs([target]).values()))
+    return found
+
+
 def code_digest(package: str) -> str:
     """sha256 over the source and data files of a package, so a code change invalidates caches."""
     digest = hashlib.sha256()

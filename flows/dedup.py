@@ -27,44 +27,20 @@ from pipelines.dedup import DedupConfig, dedup_records
 from pipelines.dedup.keep import score_values
 from pipelines.dedup.report import write_cluster_report
 from pipelines.dedup.texts import compared_texts
-from pipelines.errors import ConfigError, InputError
-from pipelines.io import read_table
+from pipelines.errors import ConfigError
+from pipelines.io import read_sources, source_files
 
 STAGE = "dedup"
 
 
-def record_files(paths: list[str | Path]) -> list[Path]:
-    """Files to read: a run folder (one with `kept/`) stands for its `kept/*.parquet`."""
-    files: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir() and (path / "kept").is_dir():
-            found = sorted((path / "kept").glob("*.parquet"))
-            if not found:
-                raise InputError("run folder has no kept/*.parquet; did its stage finish?", file=path)
-            files.extend(found)
-        else:
-            files.append(path)
-    return files
-
-
-def _read_checked(path: Path, config: DedupConfig, *, reference: bool = False) -> datasets.Dataset:
-    """Read one file and check, before any work, that every record has the compared text (and
-    an input the score column); problems name the file and line (or row)."""
-    table = read_table(path)
-    try:
-        compared_texts(table.dataset, config.text, config.reference_field if reference else None)
+def _checker(config: DedupConfig, *, reference: bool = False):
+    """Check, before any work, that every record has the compared text (and, as an input, the
+    score column); InputError rows become file lines in `read_sources`."""
+    def check(dataset: datasets.Dataset) -> None:
+        compared_texts(dataset, config.text, config.reference_field if reference else None)
         if not reference and config.keep.policy == "score":
-            score_values(table.dataset, config.keep.column)
-    except InputError as exc:
-        if exc.row is not None:
-            raise table.error(exc.row, exc.field, exc.detail) from None
-        raise InputError(exc.detail, file=path, field=exc.field) from None
-    return table.dataset
-
-
-def load_records(files: list[Path], config: DedupConfig) -> datasets.Dataset:
-    parts = [_read_checked(f, config) for f in files]
-    return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
+            score_values(dataset, config.keep.column)
+    return check
 
 
 def dedup_sources(config: DedupConfig, upstream: list[str | Path] = ()) -> list[Path]:
@@ -73,14 +49,15 @@ def dedup_sources(config: DedupConfig, upstream: list[str | Path] = ()) -> list[
     if not sources:
         raise ConfigError(["dedup.inputs: no input; give record files or run folders (in a "
                            "pipeline, an earlier stage's output is used when inputs is empty)"])
-    return record_files(sources)
+    return source_files(sources)
 
 
 @task(name="dedup", cache_key_fn=stage_cache_key, persist_result=True)
 def dedup_task(config: DedupConfig, out: str, inputs: dict[str, str], code: str,
                jsonl: bool = False, sources: list[str] = ()) -> dict[str, Any]:
-    records = load_records([Path(s) for s in sources], config)
-    reference = [(p.name, _read_checked(p, config, reference=True)) for p in config.reference]
+    records = read_sources(sources, check=_checker(config))
+    reference = [(p.name, read_sources([p], check=_checker(config, reference=True)))
+                 for p in config.reference]
     progress = StageProgress(STAGE)
     try:
         result = dedup_records(records, config, reference=reference, progress=progress)

@@ -24,6 +24,7 @@ from flows.common import (
     StageProgress,
     code_digest,
     digest_inputs,
+    digest_sources,
     never_retry_user_errors,
     persist_stage,
     publish_summary,
@@ -38,7 +39,7 @@ from pipelines.judge import (
     plot_score_histogram,
     report_table,
 )
-from pipelines.judge.inputs import is_run_folder, read_judge_inputs
+from pipelines.judge.inputs import read_judge_inputs
 from pipelines.models import load_generator
 
 STAGE = "judge"
@@ -51,15 +52,6 @@ def judge_code() -> str:
     """The judge's code and the model backends' code: a change to either recomputes."""
     both = code_digest("pipelines.judge") + code_digest("pipelines.models")
     return hashlib.sha256(both.encode()).hexdigest()
-
-
-def source_digests(sources: list[str]) -> dict[str, str]:
-    """sha256 of what the judge reads: a run folder's kept records, or a file."""
-    found: dict[str, str] = {}
-    for source in sources:
-        target = Path(source) / "kept" if is_run_folder(source) else Path(source)
-        found[source] = next(iter(digest_inputs([target]).values()))
-    return found
 
 
 @task(name="judge", cache_key_fn=stage_cache_key, persist_result=True, retries=1,
@@ -88,7 +80,7 @@ def run_judge(config: JudgeConfig, out: str | Path, *, sources: list[str | Path]
               jsonl: bool = False) -> dict[str, Any]:
     """Call inside a flow: run (or reuse from cache) the judge filter on `sources`."""
     state = judge_task.with_options(**stage_task_options(out))(
-        config, str(out), source_digests([str(s) for s in sources]), judge_code(), jsonl,
+        config, str(out), digest_sources(sources), judge_code(), jsonl,
         return_state=True)
     return {**state.result(), "cached": state.name == "Cached"}
 

@@ -8,6 +8,7 @@ from pipelines.io.readers import (
     read_table,
     require_columns,
 )
+from pipelines.io.sources import is_run_folder, read_sources, source_files
 from pipelines.io.writers import (
     atomic_path,
     load_run,
@@ -23,7 +24,8 @@ from pipelines.io.writers import (
 )
 
 __all__ = [
-    "FORMATS", "RecordTable", "atomic_path", "detect_format", "load_run", "package_versions",
-    "read_manifest", "read_records", "read_table", "require_columns", "sha256_file", "verify_run",
+    "FORMATS", "RecordTable", "atomic_path", "detect_format", "is_run_folder", "load_run",
+    "package_versions", "read_manifest", "read_records", "read_sources", "read_table",
+    "require_columns", "sha256_file", "source_files", "verify_run",
     "write_json", "write_jsonl", "write_parquet", "write_run", "write_text",
 ]

@@ -1,0 +1,62 @@
+"""Read a consuming stage's inputs: record files, or run folders standing for their kept records.
+
+    >>> records = read_sources(["runs/demo/dedup", "extra.jsonl"], check=my_check)
+
+A run folder (one with `kept/*.parquet`, as every stage writes) contributes its kept records;
+anything else is read as a record file (`read_table`). `check(dataset)` validates one source
+before any work and raises InputError with a 0-based `row`; that row becomes the file's line
+number where the format has lines. All sources must share their columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import datasets
+
+from pipelines.errors import InputError
+from pipelines.io.readers import read_table
+
+
+def is_run_folder(path: str | Path) -> bool:
+    return Path(path).is_dir() and (Path(path) / "kept").is_dir()
+
+
+def source_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The files to read: a run folder stands for its `kept/*.parquet`."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if is_run_folder(path):
+            found = sorted((path / "kept").glob("*.parquet"))
+            if not found:
+                raise InputError("run folder has no kept/*.parquet; did its stage finish?", file=path)
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
+def read_sources(paths: Sequence[str | Path], *,
+                 check: Callable[[datasets.Dataset], None] | None = None) -> datasets.Dataset:
+    """Every source's records, checked and concatenated in order."""
+    files = source_files(paths)
+    if not files:
+        raise InputError("no inputs; name record files or run folders")
+    parts = []
+    for path in files:
+        table = read_table(path)
+        if check is not None:
+            try:
+                check(table.dataset)
+            except InputError as exc:
+                if exc.row is None or exc.file is not None and exc.line is not None:
+                    raise
+                raise table.error(exc.row, exc.field, exc.detail) from None
+        parts.append(table.dataset)
+    first = parts[0].features
+    for path, part in zip(files[1:], parts[1:]):
+        if part.features != first:
+            raise InputError(f"columns {sorted(part.features)} differ from those of {files[0]} "
+                             f"({sorted(first)}); read files of one schema together", file=path)
+    return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
