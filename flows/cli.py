@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipelines.errors import TunesetError
@@ -43,13 +44,17 @@ def _quiet_user_errors() -> None:
             handler.addFilter(_NoUserErrorTracebacks())
 
 
+def _fail(message: str) -> None:
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
 def _run(action: Callable[[], Any]) -> Any:
     _quiet_user_errors()
     try:
         return action()
     except TunesetError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail(str(exc))
 
 
 def _print_counts(rows: list[dict[str, Any]]) -> None:
@@ -340,6 +345,25 @@ def _judge_config(spec: Path | None, *, inputs: list[Path] | None = None,
         raise ConfigError(["judge.inputs: nothing to judge; name record files or run folders in "
                            "the config or with --input"], file=spec)
     return config
+
+
+@app.command()
+def preferences(
+    config: Annotated[Path, typer.Argument(help="preference config: a pipeline config or just its "
+                                                "`preferences` section (with `inputs`)")],
+    out: OutOpt,
+    jsonl: Annotated[bool, typer.Option(help="also write JSONL copies")] = False,
+) -> None:
+    """Sample K responses per prompt, score them, and write chosen/rejected pairs (and best-of-n)."""
+    from flows.preferences import preferences_flow
+    from pipelines.config import load_section
+    from pipelines.preferences.config import PreferenceConfig
+
+    loaded = _run(lambda: load_section(config, "preferences", PreferenceConfig))
+    if not loaded.inputs:
+        _fail("preferences.inputs: name the prompt records (files or run folders) to answer")
+    summary = _run(lambda: preferences_flow(loaded, str(out), jsonl=jsonl))
+    _print_counts([summary])
 
 
 @app.command()

@@ -129,11 +129,12 @@ def counts_row(stage: str, n_in: int, result: StageResult) -> dict[str, Any]:
 
 def persist_stage(stage: str, out: str | Path, result: StageResult, *, n_in: int,
                   config: dict[str, Any], inputs: dict[str, str], jsonl: bool = False,
-                  extra_files: list[str] = ()) -> dict[str, Any]:
+                  extra_files: list[str] = (),
+                  extra_datasets: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write the run folder, publish the counts table, and return the task's summary."""
     manifest = write_run(out, stage=stage, kept=result.kept, rejected=result.rejected,
                          stats=result.stats, config=config, inputs=inputs, jsonl=jsonl,
-                         extra_files=list(extra_files))
+                         extra_files=list(extra_files), extra_datasets=extra_datasets)
     row = counts_row(stage, n_in, result)
     create_table_artifact([row], key=f"{stage.replace('_', '-')}-counts",
                           description=f"{stage}: records in, kept, rejected by reason")

@@ -4,6 +4,7 @@
     <out>/self_instruct/   the same, plus rounds/ (one folder per bootstrap round)
     <out>/dedup/           the same, plus cluster_sizes.png and largest_clusters.jsonl
     <out>/judge/           the same, plus score_histogram.png
+    <out>/preferences/     pairs in kept/, best_of_n/, samples/ (one folder per shard), scores.png
     <out>/summary.json     counts per stage
 
 A stage that consumes records reads the kept records of `PipelineConfig.sources_of(stage)`:
@@ -20,6 +21,7 @@ from prefect import flow
 from flows.common import publish_summary
 from flows.dedup import run_dedup
 from flows.judge import run_judge
+from flows.preferences import run_preferences
 from flows.self_instruct import run_self_instruct_stage
 from flows.templating import run_templating
 from pipelines.config import load_config
@@ -45,6 +47,11 @@ def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
         sources = [out_dir / name for name in config.sources_of("judge")] or list(config.judge.inputs)
         summaries.append(run_judge(config.judge, out_dir / "judge", sources=sources,
                                    jsonl=config.run.jsonl))
+    if config.preferences is not None:
+        sources = [out_dir / name for name in config.sources_of("preferences")] or \
+            list(config.preferences.inputs)
+        summaries.append(run_preferences(config.preferences, out_dir / "preferences",
+                                         sources=sources, jsonl=config.run.jsonl))
     summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
     write_json(out_dir / "summary.json", summary)
     publish_summary(f"tuneset run {config.run.name}", summaries)

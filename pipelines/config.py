@@ -5,6 +5,7 @@
     self_instruct: {...}         # pipelines.self_instruct.config.SelfInstructConfig
     dedup:      {...}            # pipelines.dedup.config.DedupConfig (inputs: [] = upstream kept)
     judge: {...}                 # pipelines.judge.config.JudgeConfig
+    preferences: {...}           # pipelines.preferences.config.PreferenceConfig
 
 Paths inside the file are relative to the file. `check_config` returns every problem at once
 (YAML syntax, unknown or wrong fields, missing files, templates that do not compile) so that
@@ -23,10 +24,11 @@ from pipelines.configbase import StageConfig, format_validation_error
 from pipelines.dedup.config import DedupConfig
 from pipelines.errors import ConfigError, TunesetError
 from pipelines.judge.config import JudgeConfig
+from pipelines.preferences.config import PreferenceConfig
 from pipelines.self_instruct.config import SelfInstructConfig
 from pipelines.templating.config import TemplatingConfig
 
-STAGE_ORDER = ("templating", "self_instruct", "dedup", "judge")
+STAGE_ORDER = ("templating", "self_instruct", "dedup", "judge", "preferences")
 GENERATORS = ("templating", "self_instruct")
 """Stages that make records from their own inputs; the others consume earlier stages' records."""
 
@@ -43,6 +45,7 @@ class PipelineConfig(StageConfig):
     self_instruct: SelfInstructConfig | None = None
     dedup: DedupConfig | None = None
     judge: JudgeConfig | None = None
+    preferences: PreferenceConfig | None = None
 
     def stages(self) -> list[str]:
         """The configured stages, in pipeline order."""

@@ -97,18 +97,21 @@ def package_versions() -> dict[str, str]:
 def write_run(out: str | Path, *, stage: str, kept: datasets.Dataset, rejected: datasets.Dataset,
               stats: dict[str, Any], config: dict[str, Any] | None = None,
               inputs: dict[str, str] | None = None, jsonl: bool = False,
-              extra_files: list[str] = ()) -> dict[str, Any]:
+              extra_files: list[str] = (),
+              extra_datasets: dict[str, datasets.Dataset] | None = None) -> dict[str, Any]:
     """Write a complete run folder and return its manifest.
 
     `inputs` maps each input file to its sha256; `extra_files` names files the caller already
-    wrote into `out` (plots, reports) so the manifest checksums them too.
+    wrote into `out` (plots, reports) so the manifest checksums them too; `extra_datasets` are
+    further outputs written like `kept` (e.g. `best_of_n/part-00000.parquet`).
     """
     out = Path(out)
     old = out / MANIFEST
     if old.exists():
         old.unlink()  # the folder is incomplete from here until the new manifest lands
     files: list[tuple[str, int | None]] = []
-    for name, ds in (("kept", kept), ("rejected", rejected)):
+    outputs = {"kept": kept, "rejected": rejected, **(extra_datasets or {})}
+    for name, ds in outputs.items():
         rel = f"{name}/part-00000.parquet"
         write_parquet(ds, out / rel)
         files.append((rel, len(ds)))
@@ -121,7 +124,7 @@ def write_run(out: str | Path, *, stage: str, kept: datasets.Dataset, rejected: 
     manifest = {
         "stage": stage,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "rows": {"kept": len(kept), "rejected": len(rejected)},
+        "rows": {name: len(ds) for name, ds in outputs.items()},
         "files": {rel: {"sha256": sha256_file(out / rel), "bytes": (out / rel).stat().st_size,
                         **({"rows": rows} if rows is not None else {})}
                   for rel, rows in files},

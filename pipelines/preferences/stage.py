@@ -112,6 +112,9 @@ def build_pairs(samples: datasets.Dataset, config: PreferenceConfig, scorer: Sco
     counts: Counter[str] = Counter()
     for row, sc, detail in zip(rows, scores, details):
         counts["unscored"] += sum(s is None for s in sc)
+        if config.best_of_n and any(s is not None for s in sc):
+            top = max((k for k, s in enumerate(sc) if s is not None), key=lambda k: (sc[k], -k))
+            best.append(_best_of_n(row, top, sc, scorer))
         selection = select_pairs(sc, config.policy, margin=config.margin, rng=rng)
         if selection.too_few:
             usable = sum(s is not None for s in sc)
@@ -122,9 +125,6 @@ def build_pairs(samples: datasets.Dataset, config: PreferenceConfig, scorer: Sco
             _reject(rejected, row, sc, reason, why, level="pair", pair=(i, j))
         pairs.extend((row, i, j, sc, detail) for i, j in selection.pairs)
         counts["prompts_with_pairs"] += bool(selection.pairs)
-        if config.best_of_n:
-            top = max((k for k, s in enumerate(sc) if s is not None), key=lambda k: (sc[k], -k))
-            best.append(_best_of_n(row, top, sc, scorer))
     before = p_chosen_longer([(texts_of(r)[i], texts_of(r)[j]) for r, i, j, _, _ in pairs])
     if config.max_length_ratio is not None:
         kept = []
@@ -147,6 +147,7 @@ def build_pairs(samples: datasets.Dataset, config: PreferenceConfig, scorer: Sco
     records = [_pair_record(r, i, j, sc, detail, config, scorer) for r, i, j, sc, detail in pairs]
     after = p_chosen_longer([(texts_of(r)[i], texts_of(r)[j]) for r, i, j, _, _ in pairs])
     reasons = Counter(r["reason"] for r in rejected)
+    every_score = [x for sc in scores for x in sc if x is not None]
     samplers = {c["model"] for r in rows for c in r["candidates"]}
     warning = None if scorer.kind == "reward_model" else self_preference_warning(scorer.name, samplers)
     stats = {
@@ -157,11 +158,21 @@ def build_pairs(samples: datasets.Dataset, config: PreferenceConfig, scorer: Sco
         "scorer": {"kind": scorer.kind, "name": scorer.name, "mode": scorer.mode},
         "policy": config.policy, "margin": config.margin,
         "p_chosen_longer": {"selected": before, "kept": after},
-        "self_preference_warning": warning,
+        "self_preference_warning": warning, "score_histogram": _histogram(every_score),
         "seconds": round(time.perf_counter() - started, 3)}
     result = StageResult(kept=to_dataset(records, PreferenceRecord),
                          rejected=rows_to_dataset(rejected, REJECT_FEATURES), stats=stats)
     return result, to_dataset(best, InstructionRecord)
+
+
+def _histogram(values: list[float], bins: int = 20) -> dict[str, list]:
+    """Counts of `values` in `bins` equal bins between their min and max (for the PNG)."""
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    high = high if high > low else low + 1.0
+    counts = [0] * bins
+    for v in values:
+        counts[min(int((v - low) / (high - low) * bins), bins - 1)] += 1
+    return {"edges": [low + (high - low) * i / bins for i in range(bins + 1)], "counts": counts}
 
 
 def texts_of(row: dict) -> list[str]:
