@@ -22,6 +22,6 @@ def test_five_prompts_three_samples(embedded_generator):
     for pair in result.kept:
         assert pair["chosen"][0]["content"] != pair["rejected"][0]["content"]
         assert pair["score_chosen"] > pair["score_rejected"]
-        assert 0 <= pair["score_rejected"] and pair["score_chosen"] <= 5
+        assert pair["score_rejected"] >= 0 and pair["score_chosen"] <= 5
         assert pair["prompt"][0]["content"] in PROMPTS
     assert result.stats["self_preference_warning"]  # judge and sampler are the same model
