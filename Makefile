@@ -37,6 +37,7 @@ bench: setup
 	$(BIN)/python benchmarks/rouge_novelty.py
 	$(BIN)/python benchmarks/generation.py
 	$(BIN)/python benchmarks/judge.py
+	$(BIN)/python benchmarks/preferences.py
 
 bench-train: setup
 	$(BIN)/python benchmarks/training_steps.py
