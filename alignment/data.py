@@ -29,7 +29,7 @@ from typing import Any, Literal
 import datasets
 
 from pipelines.errors import InputError
-from pipelines.io import RecordTable, read_table, require_columns, sha256_file
+from pipelines.io import RecordTable, read_table, require_columns, sha256_file, source_files
 from pipelines.records import alpaca_messages
 
 ROLES = ("system", "user", "assistant")
@@ -51,14 +51,7 @@ class TrainingData:
 
 def load_tables(path: str | Path) -> list[RecordTable]:
     """One RecordTable per file: every `kept/*.parquet` of a run folder, else `path` itself."""
-    path = Path(path)
-    if path.is_dir() and (path / "kept").is_dir():
-        files = sorted((path / "kept").glob("*.parquet"))
-        if not files:
-            raise InputError("run folder has no kept/*.parquet; expected a tuneset run folder "
-                             "or a record file", file=path)
-        return [read_table(f) for f in files]
-    return [read_table(path)]
+    return [read_table(f) for f in source_files([path])]
 
 
 def _check_messages(table: RecordTable, row: int, name: str, msgs: list[dict[str, Any]]) -> None:

@@ -90,6 +90,13 @@ def stage_task_options(out: str | Path) -> dict[str, Any]:
     return {"result_storage": Path(out) / CACHE_DIR, "refresh_cache": not verify_run(out)}
 
 
+def run_stage_task(stage_task, out: str | Path, *args: Any) -> dict[str, Any]:
+    """Run (or take from the cache) a stage task that writes the run folder `out`; its summary
+    with `cached` saying which. The task's parameters are `args` (`out` among them)."""
+    state = stage_task.with_options(**stage_task_options(out))(*args, return_state=True)
+    return {**state.result(), "cached": state.name == "Cached"}
+
+
 def never_retry_user_errors(task, task_run, state) -> bool:
     """Retry condition: retry transient failures, never a bad input or config."""
     try:

@@ -20,8 +20,8 @@ from flows.common import (
     digest_inputs,
     persist_stage,
     publish_summary,
+    run_stage_task,
     stage_cache_key,
-    stage_task_options,
 )
 from pipelines.dedup import DedupConfig, dedup_records
 from pipelines.dedup.keep import score_values
@@ -74,10 +74,8 @@ def run_dedup(config: DedupConfig, out: str | Path, *, jsonl: bool = False,
     """Call inside a flow: run (or reuse from cache) the dedup task writing to `out`."""
     sources = dedup_sources(config, upstream)
     inputs = digest_inputs([*sources, *config.reference])
-    state = dedup_task.with_options(**stage_task_options(out))(
-        config, str(out), inputs, code_digest("pipelines.dedup"), jsonl,
-        [str(s) for s in sources], return_state=True)
-    return {**state.result(), "cached": state.name == "Cached"}
+    return run_stage_task(dedup_task, out, config, str(out), inputs, code_digest("pipelines.dedup"),
+                          jsonl, [str(s) for s in sources])
 
 
 @flow(name="tuneset-dedup")

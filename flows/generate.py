@@ -18,8 +18,8 @@ from flows.common import (
     never_retry_user_errors,
     persist_stage,
     publish_summary,
+    run_stage_task,
     stage_cache_key,
-    stage_task_options,
 )
 from pipelines.generate import generate_records
 from pipelines.io import read_records
@@ -49,8 +49,7 @@ def generate_flow(prompts: str, model: ModelConfig, params: GenerationParams, ou
     """Generate completions for every record of `prompts` into a run folder at `out`."""
     config = {"prompts": str(Path(prompts)), "field": field,
               "model": model.model_dump(mode="json"), "params": params.model_dump(mode="json")}
-    state = generate_task.with_options(**stage_task_options(out))(
-        config, out, digest_inputs([prompts]), code_digest("pipelines.models"), return_state=True)
-    summary = {**state.result(), "cached": state.name == "Cached"}
+    summary = run_stage_task(generate_task, out, config, out, digest_inputs([prompts]),
+                             code_digest("pipelines.models"))
     publish_summary("tuneset generate", [summary])
     return summary

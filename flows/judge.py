@@ -28,8 +28,8 @@ from flows.common import (
     never_retry_user_errors,
     persist_stage,
     publish_summary,
+    run_stage_task,
     stage_cache_key,
-    stage_task_options,
 )
 from pipelines.io import read_records, write_json, write_text
 from pipelines.judge import (
@@ -79,10 +79,8 @@ def judge_task(config: JudgeConfig, out: str, inputs: dict[str, str], code: str,
 def run_judge(config: JudgeConfig, out: str | Path, *, sources: list[str | Path],
               jsonl: bool = False) -> dict[str, Any]:
     """Call inside a flow: run (or reuse from cache) the judge filter on `sources`."""
-    state = judge_task.with_options(**stage_task_options(out))(
-        config, str(out), digest_sources(sources), judge_code(), jsonl,
-        return_state=True)
-    return {**state.result(), "cached": state.name == "Cached"}
+    return run_stage_task(judge_task, out, config, str(out), digest_sources(sources), judge_code(),
+                          jsonl)
 
 
 @flow(name="tuneset-judge")

@@ -29,8 +29,8 @@ from flows.common import (
     never_retry_user_errors,
     persist_stage,
     publish_summary,
+    run_stage_task,
     stage_cache_key,
-    stage_task_options,
 )
 from pipelines.generate import conversation_of
 from pipelines.io import read_sources, write_run
@@ -103,16 +103,12 @@ def run_preferences(config: PreferenceConfig, out: str | Path, *, sources: list[
     shards = [conversations[i:i + size] for i in range(0, len(conversations), size)] or [[]]
     for index, prompts in enumerate(shards):
         folder = out / "samples" / f"shard-{index:05d}"
-        state = sample_task.with_options(**stage_task_options(folder))(
-            config, str(folder), inputs, code, {"shard": index, "prompts": prompts},
-            return_state=True)
-        state.result()
+        run_stage_task(sample_task, folder, config, str(folder), inputs, code,
+                       {"shard": index, "prompts": prompts})
         shard_files.append(folder / "kept" / "part-00000.parquet")
         update_progress_artifact(progress, 100.0 * (index + 1) / len(shards))
-    state = pairs_task.with_options(**stage_task_options(out))(
-        config, str(out), digest_inputs(shard_files),
-        code + code_digest("pipelines.judge"), jsonl, return_state=True)
-    return {**state.result(), "cached": state.name == "Cached"}
+    return run_stage_task(pairs_task, out, config, str(out), digest_inputs(shard_files),
+                          code + code_digest("pipelines.judge"), jsonl)
 
 
 @flow(name="tuneset-preferences")

@@ -23,8 +23,8 @@ from flows.common import (
     never_retry_user_errors,
     persist_stage,
     publish_summary,
+    run_stage_task,
     stage_cache_key,
-    stage_task_options,
 )
 from pipelines.io import load_run
 from pipelines.models import load_generator
@@ -68,11 +68,9 @@ def run_self_instruct_stage(config: SelfInstructConfig, out: str | Path, *,
         if len(machine) >= config.target:
             break
         folder = out / "rounds" / f"round-{index:03d}"
-        state = round_task.with_options(**stage_task_options(folder))(
-            config, str(folder), inputs, code, {"round": index, "machine": list(machine)},
-            return_state=True)
-        summary = state.result()
-        rounds.append({**summary, "cached": state.name == "Cached"})
+        summary = run_stage_task(round_task, folder, config, str(folder), inputs, code,
+                                 {"round": index, "machine": list(machine)})
+        rounds.append(summary)
         machine.extend(summary["accepted"])
         update_progress_artifact(progress, 100.0 * min(len(machine), config.target) / config.target)
     return merge_rounds(config, out, rounds, inputs, jsonl=jsonl)

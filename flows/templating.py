@@ -13,8 +13,8 @@ from flows.common import (
     digest_inputs,
     persist_stage,
     publish_summary,
+    run_stage_task,
     stage_cache_key,
-    stage_task_options,
 )
 from pipelines.embedded import load_tokenizer
 from pipelines.templating import TemplatingConfig, render_templates
@@ -47,10 +47,8 @@ def templating_task(config: TemplatingConfig, out: str, inputs: dict[str, str], 
 
 def run_templating(config: TemplatingConfig, out: str | Path, *, jsonl: bool = False) -> dict[str, Any]:
     """Call inside a flow: run (or reuse from cache) the templating task writing to `out`."""
-    state = templating_task.with_options(**stage_task_options(out))(
-        config, str(out), templating_inputs(config), code_digest("pipelines.templating"), jsonl,
-        return_state=True)
-    return {**state.result(), "cached": state.name == "Cached"}
+    return run_stage_task(templating_task, out, config, str(out), templating_inputs(config),
+                          code_digest("pipelines.templating"), jsonl)
 
 
 @flow(name="tuneset-templating")
