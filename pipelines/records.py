@@ -25,6 +25,7 @@ import hashlib
 import json
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, Literal
 
 import datasets
@@ -219,15 +220,18 @@ def _has_json(feature: Any) -> bool:
     return False
 
 
-def _encode_json(value: Any, feature: Any) -> Any:
-    """JSON-encode the values at `Json` positions, descending only where a Json feature lives."""
-    if value is None or not _has_json(feature):
-        return value
+def _json_encoder(feature: Any) -> Callable[[Any], Any] | None:
+    """A function that JSON-encodes the values at `Json` positions of `feature` (and leaves the
+    rest alone), or None when `feature` holds no Json. Built once per column."""
+    if not _has_json(feature):
+        return None
     if isinstance(feature, datasets.Json):
-        return json.dumps(value, ensure_ascii=False)
+        return lambda v: None if v is None else json.dumps(v, ensure_ascii=False)
     if isinstance(feature, dict):
-        return {k: _encode_json(value.get(k), f) for k, f in feature.items()}
-    return [_encode_json(v, feature.feature) for v in value]
+        inner = {k: e for k, e in ((k, _json_encoder(f)) for k, f in feature.items()) if e}
+        return lambda v: None if v is None else {**v, **{k: e(v.get(k)) for k, e in inner.items()}}
+    item = _json_encoder(feature.feature)
+    return lambda v: None if v is None else [item(x) for x in v]
 
 
 def _storage_type(arrow_type: pa.DataType) -> pa.DataType:
@@ -250,8 +254,9 @@ def rows_to_dataset(rows: list[dict[str, Any]], features: datasets.Features) -> 
     arrays = []
     for field, (name, feature) in zip(target, features.items()):
         values = [row.get(name) for row in rows]
-        if _has_json(feature):
-            values = [_encode_json(v, feature) for v in values]
+        encode = _json_encoder(feature)
+        if encode is not None:
+            values = [encode(v) for v in values]
         # subtle: cast arrays, not the table: a cast empty table has no chunks, which
         # pyarrow cannot combine for JSON columns
         arrays.append(pa.array(values, type=_storage_type(field.type)).cast(field.type))
