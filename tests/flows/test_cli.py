@@ -32,7 +32,7 @@ def prefect_logs_to_real_stderr():
 def test_validate_accepts_the_demo_config():
     result = runner.invoke(app, ["validate", str(REPO / "configs/demo.yaml")])
     assert result.exit_code == 0, result.output
-    assert "ok (stages: templating, self_instruct, dedup, judge)" in result.output
+    assert "ok (stages: templating, self_instruct, dedup, judge, preferences)" in result.output
 
 
 def test_validate_lists_every_problem(tmp_path):
@@ -72,22 +72,32 @@ def test_run_command_runs_the_demo_config(tmp_path, monkeypatch):
     """The whole demo pipeline with scripted models (the real ones run in `make demo` and in
     the slow tests): every stage writes a complete run folder, each reading the one before."""
     import flows.judge
+    import flows.preferences
     import flows.self_instruct
+    from pipelines.preferences.scorers import RatingScorer
     from tests.fakes import ScriptedGenerator
     from tests.pipelines.self_instruct.helpers import SelfInstructFake
 
     fake = ScriptedGenerator([], scores=lambda conv, prefix, cands: {c: -1.0 for c in cands})
+    answers = ScriptedGenerator(lambda conv, params, k: f"answer {k} " + "word " * k, name="fake:sampler")
+    rater = ScriptedGenerator([], name="fake:rater", scores=lambda conv, prefix, cands: {
+        c: -float(c) if "word word" in conv[-1]["content"] else -5.0 * float(c) for c in cands})
     monkeypatch.setattr(flows.judge, "load_generator", lambda config: fake)
     monkeypatch.setattr(flows.self_instruct, "load_generator", lambda config: SelfInstructFake())
+    monkeypatch.setattr(flows.preferences, "load_generator", lambda config: answers)
+    monkeypatch.setattr(flows.preferences, "build_scorer",
+                        lambda config, loader: RatingScorer(rater, config.judge))
     result = runner.invoke(app, ["run", str(REPO / "configs/demo.yaml"), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "summary.json").read_text())
     stages = [s["stage"] for s in summary["stages"]]
-    assert stages == ["templating", "self_instruct", "dedup", "judge"]
+    assert stages == ["templating", "self_instruct", "dedup", "judge", "preferences"]
     assert all(verify_run(tmp_path / stage) for stage in stages)
     by_stage = {s["stage"]: s for s in summary["stages"]}
     assert by_stage["dedup"]["in"] == by_stage["templating"]["kept"] + by_stage["self_instruct"]["kept"]
     assert by_stage["judge"]["in"] == by_stage["dedup"]["kept"]
+    assert by_stage["preferences"]["in"] == by_stage["judge"]["kept"] > 0
+    assert by_stage["preferences"]["kept"] > 0
 
 
 @pytest.mark.usefixtures("prefect_harness", "embedded_generator")
