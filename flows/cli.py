@@ -58,12 +58,17 @@ def _run(action: Callable[[], Any]) -> Any:
 
 
 def _print_counts(rows: list[dict[str, Any]]) -> None:
+    """One line per stage; rejection reasons one per line, without the stage prefix."""
     table = Table(title="records per stage")
-    for col in ("stage", "in", "kept", "rejected", "rejected_by_reason", "out"):
+    for col in ("stage", "in", "kept", "rejected", "rejected by reason", "folder"):
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(*(str(row[c]) for c in ("stage", "in", "kept", "rejected",
-                                              "rejected_by_reason", "out")))
+        reasons = row["rejected_by_reason"]
+        prefix = row["stage"].split("_round_")[0] + "_"
+        reasons = "-" if reasons == "-" else "\n".join(
+            part.removeprefix(prefix) for part in reasons.split(", "))
+        table.add_row(row["stage"], str(row["in"]), str(row["kept"]), str(row["rejected"]),
+                      reasons, row["out"])
     console.print(table)
 
 
