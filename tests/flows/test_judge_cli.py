@@ -73,12 +73,17 @@ def test_judge_eval_on_rte_with_the_embedded_model(tmp_path, shared_data):
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness", "embedded_generator")
-def test_demo_config_with_the_embedded_judge(tmp_path):
+def test_demo_config_with_the_embedded_models(tmp_path):
+    """`make demo` for real: every stage with the embedded model, judge included."""
     from pathlib import Path
 
     demo = Path(__file__).resolve().parents[2] / "configs" / "demo.yaml"
     result = runner.invoke(app, ["run", str(demo), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     stats = json.loads((tmp_path / "judge" / "stats.json").read_text())
-    assert stats["rows_in"] == 80 and stats["kept"] > 0 and stats["parse_errors"] == {}
-    assert verify_run(tmp_path / "judge")
+    dedup = json.loads((tmp_path / "dedup" / "manifest.json").read_text())
+    assert stats["rows_in"] == dedup["rows"]["kept"] and stats["kept"] > 0
+    assert stats["parse_errors"] == {}
+    assert all(verify_run(tmp_path / s) for s in ("judge", "preferences"))
+    pairs = json.loads((tmp_path / "preferences" / "stats.json").read_text())
+    assert pairs["prompts"] == stats["kept"] and pairs["pairs"] > 0
