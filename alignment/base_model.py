@@ -70,3 +70,26 @@ def load_tokenizer_for(path: str, *, trust_remote_code: bool = False, padding_si
     tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     tokenizer.padding_side = padding_side
     return prepare_tokenizer(tokenizer)
+
+
+def random_llama(folder: str | Path, *, hidden: int = 32, layers: int = 2, max_positions: int = 512,
+                 seed: int = 0) -> Path:
+    """A small randomly initialised Llama with the embedded model's tokenizer, saved to `folder`:
+    a model that trains in seconds on a CPU, for smoke runs, tests and step-time baselines."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from pipelines.embedded import embedded_gguf
+
+    gguf = embedded_gguf()
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
+                         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=max_positions, tie_word_embeddings=True,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    prepare_tokenizer(tokenizer, model)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return Path(folder)

@@ -100,23 +100,9 @@ def make_data(tokenizer, root: Path) -> tuple[Path, Path]:
 
 
 def tiny_model(root: Path) -> Path:
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from alignment.base_model import random_llama
 
-    from alignment.base_model import prepare_tokenizer
-    from pipelines.embedded import embedded_gguf
-
-    gguf = embedded_gguf()
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=512, tie_word_embeddings=True,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(config)
-    prepare_tokenizer(tokenizer, model)
-    model.save_pretrained(root / "tiny")
-    tokenizer.save_pretrained(root / "tiny")
-    return root / "tiny"
+    return random_llama(root / "tiny")
 
 
 def time_stage(stage: str, model: str, data: Path, root: Path, steps: int,
