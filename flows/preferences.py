@@ -81,8 +81,8 @@ def pairs_task(config: PreferenceConfig, out: str, inputs: dict[str, str], code:
 
 def _plot_scores(stats: dict[str, Any], path: Path) -> None:
     hist = stats["score_histogram"]
-    histogram_png(hist["counts"], hist["edges"], path, title=f"Candidate scores ({stats['scorer']['kind']})",
-                  xlabel="score", marker=None)
+    histogram_png(hist["counts"], hist["edges"], path,
+                  title=f"Candidate scores ({stats['scorer']['kind']})", xlabel="score")
 
 
 def prompt_records(config: PreferenceConfig, sources: list[str | Path]) -> list[list[dict[str, str]]]:

@@ -21,18 +21,20 @@ def histogram_png(counts: list[int], edges: list[float], path: str | Path, *, ti
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
-    widths = [b - a for a, b in zip(edges, edges[1:])]
-    ax.bar(edges[:-1], counts, width=widths, align="edge", color="#4C72B0", edgecolor="white")
-    if marker is not None:
-        ax.axvline(marker, color="#C44E52", linestyle="--", label=marker_label or None)
-        if marker_label:
-            ax.legend()
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    try:
+        widths = [b - a for a, b in zip(edges, edges[1:])]
+        ax.bar(edges[:-1], counts, width=widths, align="edge", color="#4C72B0", edgecolor="white")
+        if marker is not None:
+            ax.axvline(marker, color="#C44E52", linestyle="--", label=marker_label or None)
+            if marker_label:
+                ax.legend(loc="upper left")
+        ax.set_xlim(edges[0], edges[-1])
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
+    return Path(path)

@@ -24,6 +24,7 @@ from collections import Counter
 from typing import Any
 
 import datasets
+import numpy as np
 
 from pipelines.generate import conversation_of
 from pipelines.judge.bias import self_preference_warning
@@ -168,11 +169,8 @@ def build_pairs(samples: datasets.Dataset, config: PreferenceConfig, scorer: Sco
 def _histogram(values: list[float], bins: int = 20) -> dict[str, list]:
     """Counts of `values` in `bins` equal bins between their min and max (for the PNG)."""
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
-    high = high if high > low else low + 1.0
-    counts = [0] * bins
-    for v in values:
-        counts[min(int((v - low) / (high - low) * bins), bins - 1)] += 1
-    return {"edges": [low + (high - low) * i / bins for i in range(bins + 1)], "counts": counts}
+    counts, edges = np.histogram(values, bins=bins, range=(low, high if high > low else low + 1.0))
+    return {"edges": edges.tolist(), "counts": counts.tolist()}
 
 
 def texts_of(row: dict) -> list[str]:
