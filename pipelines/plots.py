@@ -19,6 +19,7 @@ def histogram_png(counts: list[int], edges: list[float], path: str | Path, *, ti
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
     try:
@@ -32,6 +33,7 @@ def histogram_png(counts: list[int], edges: list[float], path: str | Path, *, ti
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts
         fig.tight_layout()
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png")
