@@ -21,10 +21,10 @@ from pipelines.models.params import (
     Completion,
     Conversation,
     GenerationParams,
-    Progress,
     as_dicts,
     cut_at_stop,
 )
+from pipelines.stage import Progress
 
 
 def _import_vllm():
