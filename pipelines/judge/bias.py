@@ -14,6 +14,7 @@
 
 A figure with nothing to count over is None, never 0.
 
+    >>> from pipelines.judge.pairwise import OrderVerdict
     >>> judgements = [PairJudgement(OrderVerdict("A"), OrderVerdict("B")),   # x both times
     ...               PairJudgement(OrderVerdict("A"), OrderVerdict("A"))]   # A both times
     >>> pairwise_bias(judgements, [(10, 3), (10, 3)])

@@ -4,7 +4,7 @@
 Each (prompt, response) is rendered with the checkpoint's chat template as a conversation
 ending in the assistant turn, right-padded, and the logit at the last real token is the score.
 
-    >>> scores, _ = RewardModelScorer("runs/train/reward").score([[user]], [["Paris.", "Rome."]])
+    scores, _ = RewardModelScorer("runs/train/reward").score([[user]], [["Paris.", "Rome."]])
 """
 
 from __future__ import annotations
