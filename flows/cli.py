@@ -256,9 +256,10 @@ def dedup(
     jsonl: Annotated[bool, typer.Option(help="also write JSONL copies")] = False,
 ) -> None:
     """Drop exact and near-duplicate records, and records that match reference sets."""
-    from flows.dedup import dedup_flow, dedup_sources
+    from flows.dedup import dedup_flow
     from pipelines.config import load_section
     from pipelines.dedup import DedupConfig
+    from pipelines.dedup.inputs import dedup_sources
 
     config = _run(lambda: load_section(spec, "dedup", DedupConfig))
     _run(lambda: dedup_sources(config))  # no inputs: say so before starting Prefect
@@ -362,11 +363,10 @@ def preferences(
     """Sample K responses per prompt, score them, and write chosen/rejected pairs (and best-of-n)."""
     from flows.preferences import preferences_flow
     from pipelines.config import load_section
-    from pipelines.preferences.config import PreferenceConfig
+    from pipelines.preferences import PreferenceConfig, preference_sources
 
     loaded = _run(lambda: load_section(config, "preferences", PreferenceConfig))
-    if not loaded.inputs:
-        _fail("preferences.inputs: name the prompt records (files or run folders) to answer")
+    _run(lambda: preference_sources(loaded))  # no inputs: say so before starting Prefect
     summary = _run(lambda: preferences_flow(loaded, str(out), jsonl=jsonl))
     _print_counts([summary])
 
