@@ -165,9 +165,21 @@ def test_entry_point_has_the_contract_signature(case):
         assert rest["model"].default is None
 
 
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """Each case's (input, result), run once for the checks that only read them."""
+    found = {}
+
+    def output(case):
+        if case.entry not in found:
+            found[case.entry] = case.run(tmp_path_factory.mktemp(case.entry.__name__))
+        return found[case.entry]
+    return output
+
+
 @stages
-def test_records_are_conserved_or_accounted_for(case, tmp_path):
-    records, result = case.run(tmp_path)
+def test_records_are_conserved_or_accounted_for(case, outputs):
+    records, result = outputs(case)
     if case.generator is None:
         assert len(result.kept) + len(result.rejected) == len(records)
     else:
@@ -175,8 +187,8 @@ def test_records_are_conserved_or_accounted_for(case, tmp_path):
 
 
 @stages
-def test_every_reason_is_prefixed_by_its_stage_and_counted(case, tmp_path):
-    records, result = case.run(tmp_path)
+def test_every_reason_is_prefixed_by_its_stage_and_counted(case, outputs):
+    records, result = outputs(case)
     assert case.stage == "generate" or len(result.rejected) > 0  # generate drops nothing
     assert set(result.rejected["stage"]) <= {case.stage}
     assert all(reason.startswith(f"{case.stage}_") for reason in result.rejected["reason"])
@@ -185,8 +197,8 @@ def test_every_reason_is_prefixed_by_its_stage_and_counted(case, tmp_path):
 
 
 @stages
-def test_rejected_rows_carry_their_columns_then_stage_reason_detail(case, tmp_path):
-    records, result = case.run(tmp_path)
+def test_rejected_rows_carry_their_columns_then_stage_reason_detail(case, outputs):
+    records, result = outputs(case)
     features = result.rejected.features
     assert list(features)[-3:] == TAIL
     for name, feature in case.carried(records).items():
