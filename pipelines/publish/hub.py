@@ -130,8 +130,10 @@ class HubRepo:
         """Create the repository if needed and commit `tree` in one commit; (commit, PR url)."""
         from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
-        self._call("creating the repository", self.api.create_repo, self.repo_id,
-                   repo_type="dataset", private=private, exist_ok=True)
+        if parent is None:
+            self._call("creating the repository", self.api.create_repo, self.repo_id,
+                       repo_type="dataset", private=private, exist_ok=True)
+            parent = self.state().head  # the Hub's initial commit (.gitattributes)
         files = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file())
         remote = self._call("listing files", self.api.list_repo_files, self.repo_id,
                             repo_type="dataset", revision=parent) if parent else []
