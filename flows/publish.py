@@ -1,6 +1,7 @@
 """Publishing as a cached Prefect task: the last stage of `tuneset run` and `tuneset publish`.
 
-The task caches on the run folder's manifests (each lists the sha256 of every output), the
+Hub calls retry transient errors themselves (pipelines/publish/hub.py); the task does not
+retry. The task caches on the run folder's manifests (each lists the sha256 of every output), the
 publish config, the publishing code and the state of every target (a local repository's HEAD,
 a Hub repository's main commit). A cache hit therefore means "this exact content was already
 published to targets that have not moved since": the cached report comes back with every
@@ -21,7 +22,7 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.logging import get_run_logger
 
-from flows.common import CACHE_DIR, code_digest, never_retry_user_errors, stage_cache_key
+from flows.common import CACHE_DIR, code_digest, stage_cache_key
 from pipelines.publish import PublishConfig, Target, parse_target, publish_run
 from pipelines.publish.run import RUN_CONFIG, STAGES
 
@@ -54,8 +55,7 @@ def target_state(target: Target, config: PublishConfig) -> str | None:
     return HubRepo(target.repo_id, token=hub_token(), retries=config.retries).state().head
 
 
-@task(name=STAGE, cache_key_fn=stage_cache_key, persist_result=True,
-      retry_condition_fn=never_retry_user_errors)
+@task(name=STAGE, cache_key_fn=stage_cache_key, persist_result=True)
 def publish_task(config: PublishConfig, out: str, inputs: dict[str, str], code: str,
                  extra: dict[str, Any]) -> dict[str, Any]:
     report = publish_run(out, config, targets=[parse_target(t) for t in extra["targets"]],

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 
+from ..pipelines.publish.fake_hub import serving
 from ..pipelines.publish.helpers import make_run
 from .test_cli import prefect_logs_to_real_stderr  # noqa: F401 - autouse fixture
 
@@ -59,3 +60,21 @@ def test_uncommitted_edits_exit_2_naming_the_file(tmp_path):
     assert "README.md" in result.output and "Traceback" not in result.output
     forced = runner.invoke(app, ["publish", str(bigger), "--repo", str(repo), "--force"])
     assert forced.exit_code == 0 and tags(repo) == ["v1", "v2"]
+
+
+def test_local_then_hub_through_the_command_line(tmp_path, monkeypatch):
+    token = "hf_cliTestToken_9876543210fedcba"
+    run = make_run(tmp_path / "run")
+    with serving(monkeypatch, tmp_path, token) as hub:
+        args = ["publish", str(run), "--repo", str(tmp_path / "dataset"), "--repo",
+                "hf://datasets/org/cli", "--private"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "hf://datasets/org/cli: published v1" in result.output
+        again = runner.invoke(app, args)
+        listed = runner.invoke(app, ["publish", "--list", "hf://datasets/org/cli"])
+    assert "hf://datasets/org/cli: unchanged (latest: v1)" in again.output
+    assert "v1" in listed.output and hub.repos["org/cli"].private
+    assert len(hub.calls("POST", "/commit/")) == 1
+    assert token not in result.output + again.output + listed.output
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]

@@ -24,6 +24,7 @@ that off (`constants.HF_HUB_DISABLE_XET`) because the Xet CAS protocol is not im
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -304,3 +305,19 @@ class FakeHub:
             return 404, {"error": "Entry not found"}, (("X-Error-Code", "EntryNotFound"),)
         data = files[name]
         return 200, data, (("X-Repo-Commit", repo.resolve(rev)), ("ETag", f'"{git_sha1(data)}"'))
+
+
+@contextlib.contextmanager
+def serving(monkeypatch, tmp_path, token: str):
+    """A FakeHub with huggingface_hub pointed at it: online (tests/conftest.py sets
+    HF_HUB_OFFLINE=1 for everything else), LFS uploads without Xet, `token` in HF_TOKEN."""
+    from huggingface_hub import constants
+
+    with FakeHub(token) as server:
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setenv("HF_TOKEN", token)
+        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+        yield server

@@ -10,7 +10,7 @@ import pytest
 from pipelines.publish import PublishConfig, list_versions, parse_target, publish_run
 from pipelines.publish.hub import HubError
 
-from .fake_hub import FakeHub
+from .fake_hub import serving
 from .helpers import make_run
 
 TOKEN = "hf_publishTestToken0123456789abcdef"
@@ -20,16 +20,7 @@ CONFIG = PublishConfig(license="apache-2.0", test_fraction=0.25, retries=3)
 
 @pytest.fixture
 def hub(monkeypatch, tmp_path):
-    """The fake Hub, with huggingface_hub pointed at it (online, LFS uploads without Xet)."""
-    from huggingface_hub import constants
-
-    with FakeHub(TOKEN) as server:
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-        monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        monkeypatch.setenv("HF_TOKEN", TOKEN)
-        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    with serving(monkeypatch, tmp_path, TOKEN) as server:
         yield server
 
 
@@ -154,3 +145,13 @@ def test_no_token_is_a_clear_error(hub, tmp_path, monkeypatch):
     monkeypatch.delenv("HF_TOKEN")
     with pytest.raises(HubError, match="no Hugging Face token: set HF_TOKEN"):
         publish(make_run(tmp_path / "run"), TARGET)
+
+
+def test_a_hub_target_added_later_gets_the_local_version(hub, tmp_path):
+    local, run = tmp_path / "dataset", make_run(tmp_path / "run")
+    publish(run, str(local))
+    report = publish(run, str(local), TARGET)
+    assert [r["status"] for r in report["targets"]] == ["unchanged", "published"]
+    remote = hub.repos["org/tiny"]
+    assert remote.tags.keys() == {"v1"}
+    assert remote.commits[remote.main]["versions.json"] == (local / "versions.json").read_bytes()
