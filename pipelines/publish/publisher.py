@@ -45,6 +45,7 @@ class _Local:
         self.repo.check_usable()
         self.existed = self.repo.is_repo()
         self.created = not target.path.exists()
+        self.initialized = False
         self.commit: str | None = None
         self.old: str | None = None
 
@@ -70,14 +71,18 @@ class _Local:
         """Make the commit object; False when the tree equals HEAD's (nothing to commit)."""
         if not self.existed:
             self.repo.init()
-            self.existed = True
+            self.existed = self.initialized = True
         self.repo.ensure_identity()
         self.old = self.repo.head()
         self.commit, changed = self.repo.commit_tree(tree, message)
         return changed
 
     def undo(self) -> None:
-        remove_created(self.target.path, self.created)
+        """Remove what this publish created: the folder, or the repository in an empty one."""
+        if self.created:
+            remove_created(self.target.path, True)
+        elif self.initialized:
+            remove_created(self.target.path / ".git", True)
 
 
 def _hub(target: Target, config: PublishConfig, backoff: float) -> HubRepo:
