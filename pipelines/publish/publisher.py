@@ -151,7 +151,7 @@ def _publish(prepared: Prepared, targets: list[Target], scratch: Path, *, versio
         fresh = True
     try:
         results = _apply(prepared, tree, name, entry, fresh, locals_, hubs)
-    except TunesetError:
+    except BaseException:
         for local in locals_:
             local.undo()
         raise

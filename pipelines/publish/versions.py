@@ -159,10 +159,6 @@ class GitRepo:
         self.git("tag", "-a", tag, "-m", message, commit)
         self.git("reset", "-q", "--hard", commit)
 
-    def show(self, revision: str, path: str) -> str | None:
-        done = self.git("show", f"{revision}:{path}", check=False)
-        return done.stdout if done.returncode == 0 else None
-
 
 def remove_created(path: Path, created: bool) -> None:
     """Undo creating a target folder (after a failure)."""

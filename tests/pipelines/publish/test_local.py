@@ -193,3 +193,24 @@ def test_a_target_inside_another_repository_gets_its_own(tmp_path):
     assert git(tmp_path / "out" / "dataset", "rev-parse", "--show-toplevel") == \
         str((tmp_path / "out" / "dataset").resolve())
     assert git(tmp_path, "rev-list", "--all") == ""
+
+
+def test_judge_evaluation_figures_go_into_the_card(tmp_path):
+    from pipelines.io import write_json
+    from pipelines.judge import JudgeConfig, evaluate_judge
+    from tests.fakes import ScriptedGenerator
+
+    run = make_run(tmp_path / "run")
+    labelled = datasets.Dataset.from_list([
+        {"prompt": "2 + 2?", "chosen": "Two plus two is four.", "rejected": "5"},
+        {"prompt": "Say hi.", "chosen": "Hi!", "rejected": "Hello there, how are you?"}])
+    report, _ = evaluate_judge(labelled, JudgeConfig(),
+                               model=ScriptedGenerator(lambda c, p, k: "Verdict: A"))
+    write_json(run / "judge_eval" / "judge_eval.json", {**report, "file": "labelled.jsonl"})
+    publish(run, tmp_path / "dataset")
+    card = (tmp_path / "dataset" / "README.md").read_text()
+    assert "The judge was not evaluated" not in card
+    assert "judge_eval/judge_eval.json: 2 labelled pairs from `labelled.jsonl`" in card
+    assert "| longest answer | 0.5 |" in card and "| method | agreement |" in card
+    lineage = json.loads((tmp_path / "dataset" / "lineage.json").read_text())
+    assert lineage["judge_evaluations"][0]["rows"] == 2
