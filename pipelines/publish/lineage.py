@@ -159,7 +159,7 @@ def stage_lineage(stage: StageRun) -> dict[str, Any]:
         "seconds": stage.seconds,
         "inputs": manifest.get("inputs", {}),
         "outputs": {rel: info["sha256"] for rel, info in manifest.get("files", {}).items()},
-        "code_sha256": run.get("code"),
+        "code_sha256": stage.code,
         "versions": manifest.get("versions", {}),
         "models": find_models(config),
         "decoding": find_params(config),

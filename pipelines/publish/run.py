@@ -86,6 +86,17 @@ class StageRun:
             value = sum(r.get("seconds") or 0 for r in self.stats["per_round"])
         return round(float(value), 3) if isinstance(value, (int, float)) else None
 
+    @property
+    def code(self) -> str | None:
+        """The digest of the code the stage ran: from its manifest, or (a stage that merges
+        resumable parts, like self-instruct's rounds) from the first part's manifest."""
+        code = (self.manifest.get("run") or {}).get("code")
+        for part in sorted(self.folder.glob("*/*/manifest.json")) if code is None else ():
+            code = (read_manifest(part.parent) or {}).get("run", {}).get("code")
+            if code:
+                break
+        return code
+
     def plots(self) -> list[Path]:
         return sorted(self.folder / rel for rel in self.manifest["files"] if rel.endswith(".png")
                       and "/" not in rel)
