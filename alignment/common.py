@@ -58,6 +58,7 @@ class BuiltTrainer:
     evaluate: bool
     final_model: Callable[[Any], Any] = lambda trainer: trainer.model
     extra: dict[str, Any] = field(default_factory=dict)
+    metric_aliases: dict[str, str] = field(default_factory=dict)  # name -> the metric it copies
 
 
 def load_causal_lm(path: str, tokenizer, *, trust_remote_code: bool = False):
@@ -118,6 +119,8 @@ def run_trainer(built: BuiltTrainer, *, stage: str, out: Path) -> TrainResult:
         metrics = dict(history[-1]) if history else {}
     if built.evaluate:
         metrics.update(trainer.evaluate())
+    for alias, key in built.metric_aliases.items():
+        metrics[alias] = metrics.get(key)
     model_dir, adapter_dir = save_model(built.final_model(trainer), built.tokenizer, out)
     return TrainResult(stage=stage, out=out, model_dir=model_dir, adapter_dir=adapter_dir,
                        base_model=built.base_model, log_history=history,
