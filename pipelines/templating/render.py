@@ -106,8 +106,8 @@ def render_templates(config: TemplatingConfig, *, count_tokens: Callable[[str], 
             done += 1
             if progress and (done % 200 == 0 or done == total):
                 progress(done, total)
-    for reason_row in rejections.rows:
-        stats_tasks[reason_row["task"]][reason_row["reason"]] += 1
+    for name, reasons in rejections.counts_by("task").items():
+        stats_tasks.setdefault(name, Counter()).update(reasons)
     kept = to_dataset(records, InstructionRecord)
     stats = {
         "stage": STAGE,
