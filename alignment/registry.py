@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -40,6 +40,10 @@ from alignment.config import (
 )
 from pipelines.configbase import format_validation_error
 from pipelines.errors import ConfigError
+
+if TYPE_CHECKING:
+    from alignment.common import BuiltTrainer
+    from alignment.data import TrainingData
 
 DataKind = Literal["instructions", "preferences", "prompts"]
 """What a stage trains on (`alignment.data.LOADERS`): instruction records, preference pairs,
@@ -102,7 +106,7 @@ class TrainingStage:
         os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
         return _import(*self.trl_config)
 
-    def build_trainer(self, config: TrainStageConfig, data) -> Any:
+    def build_trainer(self, config: TrainStageConfig, data: TrainingData) -> BuiltTrainer:
         """The stage's BuiltTrainer for `config` on validated `data` (imports the builder)."""
         return _import(*self.builder)(config, data)
 
