@@ -116,7 +116,7 @@ def build_tree(prepared: Prepared, root: Path, *, history: list[dict[str, Any]],
     full_history = [*history, entry]
     write_json(root / VERSIONS_FILE, {"versions": full_history})
     target = describe.load_target(targets)
-    models, judges = describe.models_table(lineage)
+    models, judges, decoding = describe.models_table(lineage)
     text = render_card(
         prepared.meta, pretty_name=prepared.pretty_name, description=prepared.description,
         version=version, configs_table=_configs_table(prepared.configs),
@@ -130,7 +130,7 @@ def build_tree(prepared: Prepared, root: Path, *, history: list[dict[str, Any]],
         rejected_note=("Every dropped record is in the `rejected` config, with its stage, reason "
                        "and whole original row." if "rejected" in prepared.configs else
                        "Dropped records are not published in this version (`publish.rejected`)."),
-        models_table=models, judges=judges, plots=plots,
+        models_table=models, judges=judges, decoding=decoding, plots=plots,
         reproduce=describe.reproduce(target, version, run.name, source_revision()),
         versions_table=versions_table(full_history),
         limitations=describe.limitations(run, lineage),

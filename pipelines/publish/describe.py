@@ -140,10 +140,15 @@ def _params_text(params: dict[str, Any] | None) -> str:
     return ", ".join(f"{k}={v}" for k, v in (params or {}).items()) or "-"
 
 
-def models_table(lineage: dict[str, Any]) -> tuple[str, list[str]]:
-    """The models table and one line of judge settings per judge."""
-    rows, judges = [], []
+def models_table(lineage: dict[str, Any]) -> tuple[str, list[str], list[str]]:
+    """The models table, one line of settings per judge, and one line per decoding-parameter
+    block not beside a model (e.g. self-instruct's `instances.params`)."""
+    rows, judges, decoding = [], [], []
     for stage, info in lineage["stages"].items():
+        beside = {"params" if m["role"] == "model" else f"{m['role']}.params"
+                  for m in info["models"]}
+        decoding += [f"{stage} (`{where}`): {_params_text(params)}"
+                     for where, params in info["decoding"].items() if where not in beside]
         for model in info["models"]:
             pin = (f"sha256 `{model['sha256'][:16]}...`" if model.get("sha256")
                    else f"revision `{model['revision']}`" if model.get("revision") else "unpinned")
@@ -153,9 +158,9 @@ def models_table(lineage: dict[str, Any]) -> tuple[str, list[str]]:
                 judges.append(f"{stage} (`{model['role']}`, {model['id']}): "
                               + _params_text(model["judge"]))
     if not rows:
-        return "No model was used: every record was rendered from the input files.", []
+        return "No model was used: every record was rendered from the input files.", [], []
     return md_table(["stage", "role", "model", "backend", "file hash / revision",
-                     "decoding parameters"], rows), judges
+                     "decoding parameters"], rows), judges, decoding
 
 
 def limitations(run: RunFolder, lineage: dict[str, Any]) -> list[str]:

@@ -38,3 +38,18 @@ def test_size_categories_follow_the_hub():
 def test_markdown_cells_and_fences_survive_their_content():
     assert md_table(["a"], [["x|y\nz"]]).splitlines()[-1] == "| x\\|y z |"
     assert fenced("has ``` inside").startswith("````json\n")
+
+
+def test_models_table_pins_models_and_lists_every_decoding_block():
+    from pipelines.publish.describe import models_table
+
+    lineage = {"stages": {"self_instruct": {
+        "models": [{"role": "model", "id": "org/m", "backend": "vllm", "revision": "abc123",
+                    "params": {"max_new_tokens": 160, "temperature": 0.7}}],
+        "decoding": {"params": {"max_new_tokens": 160, "temperature": 0.7},
+                     "instances.params": {"max_new_tokens": 120, "temperature": 0.0}}}}}
+    table, judges, decoding = models_table(lineage)
+    assert "| self_instruct | `model` | org/m | vllm | revision `abc123` | max_new_tokens=160, " \
+           "temperature=0.7 |" in table
+    assert judges == [] and decoding == [
+        "self_instruct (`instances.params`): max_new_tokens=120, temperature=0.0"]
