@@ -3,8 +3,10 @@
 Loads a local folder, a hub id (only when the config names one), a `.gguf` file, or — when no
 model is named — the embedded SmolLM2-135M-Instruct. Device and dtype are chosen from what the
 machine has (cuda > mps > cpu; bf16/fp16 on GPUs, fp32 on CPU). Prompts are rendered with the
-tokenizer's chat template, sorted by length, and packed into batches whose padded size
-(prompt + new tokens, times n and beams) stays under `max_batch_tokens`.
+tokenizer's chat template into token ids in which only the template's markers are special
+tokens (`pipelines.models.chat_tokens`: a special-token string in data is plain text), sorted
+by length, and packed into batches whose padded size (prompt + new tokens, times n and beams)
+stays under `max_batch_tokens`.
 
 Decoding: greedy, beam search (num_beams, length_penalty), sampling (temperature, top-k, top-p),
 repetition penalty, and OpenAI-style presence/frequency penalties (a logits processor: a token's
@@ -34,13 +36,13 @@ from transformers import (
 )
 
 from pipelines.embedded import embedded_model_dir
+from pipelines.models.chat_tokens import chat_token_ids
 from pipelines.models.config import ModelConfig
 from pipelines.models.params import (
     Completion,
     Conversation,
     GenerationParams,
     Progress,
-    as_dicts,
     cut_at_stop,
 )
 
@@ -149,10 +151,10 @@ class TransformersGenerator:
         self.stop_ids = self.eos_ids | {self.tokenizer.pad_token_id}  # rows end in eos, then pad
 
     # prompts -------------------------------------------------------------------------------
-    def render(self, conversation: Conversation, prefix: str = "") -> str:
-        text = self.tokenizer.apply_chat_template(as_dicts(conversation), tokenize=False,
-                                                  add_generation_prompt=True)
-        return text + prefix
+    def prompt_ids(self, conversation: Conversation, prefix: str = "") -> list[int]:
+        """The chat rendered with the template and then `prefix`, as token ids; special-token
+        strings in the contents are plain text (`pipelines.models.chat_tokens`)."""
+        return chat_token_ids(self.tokenizer, conversation, prefix=prefix)
 
     def _encode(self, texts: list[str]) -> list[list[int]]:
         return self.tokenizer(texts, add_special_tokens=False)["input_ids"]
@@ -192,7 +194,7 @@ class TransformersGenerator:
         params = params.with_n(n)
         if params.seed is not None:
             torch.manual_seed(params.seed)
-        prompts = self._encode([self.render(c) for c in conversations])
+        prompts = [self.prompt_ids(c) for c in conversations]
         results: list[list[Completion]] = [[] for _ in prompts]
         batches = plan_batches([len(p) for p in prompts], params.max_new_tokens,
                                params.n * params.num_beams, self.config.max_batch_tokens,
@@ -257,7 +259,7 @@ class TransformersGenerator:
     @torch.inference_mode()
     def score_tokens(self, conversations: list[Conversation], prefix: str,
                      candidates: list[str]) -> list[dict[str, float]]:
-        prompts = self._encode([self.render(c, prefix) for c in conversations])
+        prompts = [self.prompt_ids(c, prefix) for c in conversations]
         cand_ids = self._encode(candidates)
         empty = [c for c, ids in zip(candidates, cand_ids) if not ids]
         if empty:
