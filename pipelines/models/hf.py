@@ -257,29 +257,33 @@ class TransformersGenerator:
 
     # scoring -------------------------------------------------------------------------------
     @torch.inference_mode()
-    def score_tokens(self, conversations: list[Conversation], prefix: str,
-                     candidates: list[str]) -> list[dict[str, float]]:
+    def score_tokens(self, conversations: list[Conversation], prefix: str, candidates: list[str],
+                     *, progress: Progress | None = None) -> list[dict[str, float]]:
         prompts = [self.prompt_ids(c, prefix) for c in conversations]
         cand_ids = self._encode(candidates)
         empty = [c for c, ids in zip(candidates, cand_ids) if not ids]
         if empty:
             raise ValueError(f"candidates {empty!r} tokenize to nothing")
         if all(len(ids) == 1 for ids in cand_ids):
-            return self._score_single(prompts, candidates, [ids[0] for ids in cand_ids])
-        return self._score_sequences(prompts, candidates, cand_ids)
+            return self._score_single(prompts, candidates, [ids[0] for ids in cand_ids], progress)
+        return self._score_sequences(prompts, candidates, cand_ids, progress)
 
-    def _score_single(self, prompts, candidates, ids) -> list[dict[str, float]]:
+    def _score_single(self, prompts, candidates, ids, progress: Progress | None) -> list[dict[str, float]]:
         scores: list[dict[str, float]] = [{} for _ in prompts]
         wanted = torch.tensor(ids, device=self.device)
         shared = shared_prefix_length(prompts, MIN_SHARED_PREFIX)
         cache = self._prefill(prompts[0][:shared]) if shared else None
         rest = [p[shared:] for p in prompts]
+        done = 0
         for batch in plan_batches([len(r) for r in rest], shared, 1, self.config.max_batch_tokens,
                                   self.config.max_batch_size):
             logits = self._last_logits([rest[i] for i in batch], shared, cache)
             logprobs = torch.log_softmax(logits.float(), dim=-1)[:, wanted].tolist()
             for i, row in zip(batch, logprobs):
                 scores[i] = dict(zip(candidates, row))
+            done += len(batch)
+            if progress:
+                progress(done, len(prompts))
         return scores
 
     def _prefill(self, tokens: list[int]) -> DynamicCache:
@@ -310,10 +314,12 @@ class TransformersGenerator:
                          use_cache=True, logits_to_keep=1, **{self._cache_argument(): batch_cache})
         return out.logits[:, -1, :]
 
-    def _score_sequences(self, prompts, candidates, cand_ids) -> list[dict[str, float]]:
+    def _score_sequences(self, prompts, candidates, cand_ids,
+                         progress: Progress | None) -> list[dict[str, float]]:
         pairs = [(i, c) for i in range(len(prompts)) for c in range(len(candidates))]
         seqs = [prompts[i] + cand_ids[c] for i, c in pairs]
         scores: list[dict[str, float]] = [{} for _ in prompts]
+        done = 0
         for batch in plan_batches([len(s) for s in seqs], 0, 1, self.config.max_batch_tokens,
                                   self.config.max_batch_size):
             input_ids, mask = self._pad([seqs[j] for j in batch])
@@ -326,4 +332,7 @@ class TransformersGenerator:
                 positions = torch.arange(keep - k - 1, keep - 1, device=self.device)
                 targets = torch.tensor(cand_ids[c], device=self.device)
                 scores[i][candidates[c]] = float(logprobs[row, positions, targets].sum())
+            done += len(batch)
+            if progress:  # in conversations: every candidate of one is a row of its own
+                progress(done // len(candidates), len(prompts))
         return scores

@@ -109,8 +109,8 @@ class VLLMGenerator:
             results.append(best)
         return results
 
-    def score_tokens(self, conversations: list[Conversation], prefix: str,
-                     candidates: list[str]) -> list[dict[str, float]]:
+    def score_tokens(self, conversations: list[Conversation], prefix: str, candidates: list[str],
+                     *, progress: Progress | None = None) -> list[dict[str, float]]:
         cand_ids = [self.tokenizer(c, add_special_tokens=False)["input_ids"] for c in candidates]
         bases = [self._ids(c, prefix) for c in conversations]
         prompts = [{"prompt_token_ids": base + ids} for base in bases for ids in cand_ids]
@@ -122,4 +122,6 @@ class VLLMGenerator:
             ids = cand_ids[c]
             steps = out.prompt_logprobs[-len(ids):]
             scores[i][candidates[c]] = float(sum(step[t].logprob for step, t in zip(steps, ids)))
+        if progress:  # vLLM schedules the whole call itself
+            progress(len(conversations), len(conversations))
         return scores

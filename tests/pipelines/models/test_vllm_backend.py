@@ -62,3 +62,10 @@ def test_missing_vllm_names_the_extra(monkeypatch):
 
     with pytest.raises(MissingExtraError, match=r"pip install 'tuneset\[gpu\]'"):
         VLLMGenerator(ModelConfig(backend="vllm"))
+
+
+def test_score_tokens_reports_progress_when_the_call_is_done(fake_vllm):
+    seen = []
+    _gen().score_tokens([[{"role": "user", "content": "hi"}]] * 2, "S:", ["1"],
+                        progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(2, 2)]
