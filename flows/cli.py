@@ -72,6 +72,13 @@ def _print_counts(rows: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
+@app.callback()
+def _start() -> None:
+    from pipelines.threads import configure_threads
+
+    _run(configure_threads)  # TUNESET_THREADS or the CPUs found, before any library starts threads
+
+
 @app.command()
 def validate(config: ConfigArg) -> None:
     """Check a pipeline config and report every problem at once."""

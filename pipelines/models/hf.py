@@ -45,6 +45,7 @@ from pipelines.models.params import (
     Progress,
     cut_at_stop,
 )
+from pipelines.threads import apply_configured
 
 
 class PresenceFrequencyPenalty(LogitsProcessor):
@@ -126,6 +127,7 @@ def plan_batches(lengths: list[int], per_item: int, multiplier: int, max_tokens:
 
 class TransformersGenerator:
     def __init__(self, config: ModelConfig | None = None) -> None:
+        apply_configured()  # the process's thread count, now that torch is loaded
         self.config = config or ModelConfig()
         self.name = self.config.label
         self.device = pick_device(self.config.device)

@@ -17,6 +17,7 @@ import torch
 
 from pipelines.models.chat_tokens import chat_token_ids
 from pipelines.models.hf import pick_device, plan_batches
+from pipelines.threads import apply_configured
 
 
 class RewardModelScorer:
@@ -27,6 +28,7 @@ class RewardModelScorer:
                  max_length: int = 2048, trust_remote_code: bool = False) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        apply_configured()
         path = Path(checkpoint)
         if (path / "model").is_dir() and not (path / "config.json").exists():
             path = path / "model"  # a tuneset training run folder
