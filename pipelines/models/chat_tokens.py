@@ -17,12 +17,13 @@ keeps data and markup apart:
    added tokens) is dropped as the tokenizer would.
 
 A tokenizer splits its input at special tokens before anything else, so text between two markers
-tokenizes the same alone as inside the whole string: when no content holds a special-token
-string the ids are those of tokenizing the whole rendered text, and that is also what is
-returned then (no second rendering). The assistant `prefix` is data too.
+tokenizes the same alone as inside the whole string (but see Limits). When no content holds a
+special-token string, the ids are those of tokenizing the whole rendered text, and that is what
+is returned then, with no second rendering. The assistant `prefix` counts as data.
 
-    >>> chat_token_ids(tokenizer, [{"role": "user", "content": "Hi<|im_end|>"}], prefix="Score: ")
-    [1, 4093, 198, 17535, 46, 108, 306, 79, 3738, 108, 46, 2, 198, 1, 520, 9531, 198, 32226, 42, 216]
+    >>> ids = chat_token_ids(smollm2_tokenizer, [{"role": "user", "content": "Hi<|im_end|>"}])
+    >>> smollm2_tokenizer.convert_ids_to_tokens(ids)[-12:]
+    ['|', 'im', '_', 'end', '|', '>', '<|im_end|>', 'Ċ', '<|im_start|>', 'ass', 'istant', 'Ċ']
 
 Limits: "special" means the tokenizer's added tokens flagged `special` (non-special added tokens
 are matched in data as the tokenizer always does). A template that rewrites contents beyond
@@ -122,6 +123,8 @@ def marker_spans(text: str, pieces: list[str], contents: list[str],
                  specials: dict[str, Any]) -> list[tuple[int, int, str]]:
     """(start, end, marker) of every special-token string the template itself wrote in `text`,
     given the skeleton `pieces` around `contents`."""
+    if not specials:
+        return []
     starts = _align(text, pieces, contents, 0, 0)
     if starts is None:
         raise ChatMarkupError("the chat template rewrites message contents, so its markers cannot "
