@@ -145,14 +145,23 @@ def load_config(path: str | Path) -> PipelineConfig:
     return config
 
 
+def read_section(path: str | Path, section: str) -> tuple[dict[str, Any], str]:
+    """(body, prefix) of one stage's section in a file that is either a whole pipeline config
+    (body = its `section`, problems named `<section>.<field>`) or just that section (prefix
+    ""). Raises ConfigError on unreadable YAML."""
+    data, problems = read_yaml(path)
+    if problems:
+        raise ConfigError(problems, file=path)
+    if isinstance(data.get(section), dict):
+        return data[section], section
+    return data, ""
+
+
 def load_section(path: str | Path, section: str, model: type[StageConfig]) -> StageConfig:
     """One stage's config from a file that is either a whole pipeline config (the section is
     taken) or just that section."""
-    data, problems = read_yaml(path)
-    if not problems:
-        body = data.get(section, data) if isinstance(data.get(section), dict) else data
-        config, problems = parse_config(body, model, base_dir=Path(path).parent,
-                                        prefix=section if body is not data else "")
-        if config is not None:
-            return config
-    raise ConfigError(problems, file=path)
+    body, prefix = read_section(path, section)
+    config, problems = parse_config(body, model, base_dir=Path(path).parent, prefix=prefix)
+    if config is None:
+        raise ConfigError(problems, file=path)
+    return config
