@@ -26,12 +26,14 @@ from flows.self_instruct import run_self_instruct_stage
 from flows.templating import run_templating
 from pipelines.config import load_config
 from pipelines.io import write_json
+from pipelines.threads import configure_threads
 
 
 @flow(name="tuneset-pipeline")
 def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
     """Run every stage configured in `config_path`, writing under `out`."""
     config = load_config(config_path)
+    configure_threads(config.run.threads)
     out_dir = Path(out)
     summaries: list[dict[str, Any]] = []
     if config.templating is not None:
