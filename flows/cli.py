@@ -73,6 +73,13 @@ def _print_counts(rows: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
+@app.callback()
+def _start() -> None:
+    from pipelines.threads import configure_threads
+
+    _run(configure_threads)  # TUNESET_THREADS or the CPUs found, before any library starts threads
+
+
 @app.command()
 def validate(config: ConfigArg) -> None:
     """Check a pipeline config and report every problem at once."""
@@ -284,8 +291,9 @@ def judge_eval(
     mode: Annotated[str | None, typer.Option(help="parse | logprob")] = None,
     comparison: Annotated[str | None, typer.Option(help="pairwise | rating")] = None,
     aspect: Annotated[str | None, typer.Option(help="accuracy, helpfulness, ...")] = None,
-    margin: Annotated[float | None, typer.Option(help="rating comparison: score gap "
-                                                      "for a win")] = None,
+    margin: Annotated[float | None, typer.Option(help="rating comparison: score gap for a win "
+                                                      "(default 0.5 in parse mode, 0 in logprob "
+                                                      "mode)")] = None,
     seed: Annotated[int | None, typer.Option(help="seed of the random baseline")] = None,
 ) -> None:
     """Measure a judge against labelled preferences, with longest-answer and random baselines."""

@@ -29,12 +29,14 @@ from flows.self_instruct import run_self_instruct_stage
 from flows.templating import run_templating
 from pipelines.config import load_config, resolved_yaml
 from pipelines.io import write_json, write_text
+from pipelines.threads import configure_threads
 
 
 @flow(name="tuneset-pipeline")
 def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
     """Run every stage configured in `config_path`, writing under `out`."""
     config = load_config(config_path)
+    configure_threads(config.run.threads)
     out_dir = Path(out)
     write_text(out_dir / "pipeline.yaml", resolved_yaml(config))
     summaries: list[dict[str, Any]] = []

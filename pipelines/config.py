@@ -1,6 +1,6 @@
 """The pipeline config file: one YAML file, one section per stage, validated before any work.
 
-    run:        {name: demo, seed: 0, jsonl: false}
+    run:        {name: demo, seed: 0, jsonl: false, threads: auto}   # threads: pipelines.threads
     templating: {...}            # pipelines.templating.config.TemplatingConfig
     self_instruct: {...}         # pipelines.self_instruct.config.SelfInstructConfig
     dedup:      {...}            # pipelines.dedup.config.DedupConfig (inputs: [] = upstream kept)
@@ -29,6 +29,7 @@ from pipelines.preferences.config import PreferenceConfig
 from pipelines.publish.config import PublishConfig
 from pipelines.self_instruct.config import SelfInstructConfig
 from pipelines.templating.config import TemplatingConfig
+from pipelines.threads import Threads
 
 STAGE_ORDER = ("templating", "self_instruct", "dedup", "judge", "preferences")
 GENERATORS = ("templating", "self_instruct")
@@ -39,6 +40,9 @@ class RunConfig(StageConfig):
     name: str = "tuneset-run"
     seed: int = 0
     jsonl: bool = False
+    threads: Threads = "auto"
+    """torch and numba threads: `auto` (the CPUs the process may use) or a number; on a shared
+    machine 1. The environment variable TUNESET_THREADS overrides it."""
 
 
 class PipelineConfig(StageConfig):
