@@ -211,6 +211,6 @@ def test_judge_evaluation_figures_go_into_the_card(tmp_path):
     card = (tmp_path / "dataset" / "README.md").read_text()
     assert "The judge was not evaluated" not in card
     assert "judge_eval/judge_eval.json: 2 labelled pairs from `labelled.jsonl`" in card
-    assert "| longest answer | 0.5 |" in card and "| method | agreement |" in card
+    assert "| longest answer | 0.50 (" in card and "| method | agreement |" in card
     lineage = json.loads((tmp_path / "dataset" / "lineage.json").read_text())
     assert lineage["judge_evaluations"][0]["rows"] == 2
