@@ -377,7 +377,16 @@ def run(config: ConfigArg, out: OutOpt) -> None:
     _run(lambda: load_config(config))  # report config problems before starting Prefect
     summary = _run(lambda: pipeline_flow(str(config), str(out)))
     _print_counts(summary["stages"])
+    if summary.get("publish"):
+        from flows.cli_publish import print_publish
+
+        print_publish(summary["publish"])
     console.print(f"summary: {Path(out) / 'summary.json'}")
+
+
+from flows.cli_publish import publish  # noqa: E402 - its helpers import this module's at call time
+
+app.command()(publish)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -141,13 +141,25 @@ def persist_stage(stage: str, out: str | Path, result: StageResult, *, n_in: int
     """Write the run folder, publish the counts table, and return the task's summary."""
     manifest = write_run(out, stage=stage, kept=result.kept, rejected=result.rejected,
                          stats=result.stats, config=config, inputs=inputs, jsonl=jsonl,
-                         extra_files=list(extra_files), extra_datasets=extra_datasets)
+                         extra_files=list(extra_files), extra_datasets=extra_datasets,
+                         run_info=run_info(n_in))
     row = counts_row(stage, n_in, result)
     create_table_artifact([row], key=f"{stage.replace('_', '-')}-counts",
                           description=f"{stage}: records in, kept, rejected by reason")
     get_run_logger().info("%s: %d in, %d kept, %d rejected -> %s", stage, n_in,
                           len(result.kept), len(result.rejected), out)
     return {**row, "out": str(out), "rows": manifest["rows"]}
+
+
+def run_info(n_in: int) -> dict[str, Any]:
+    """What a manifest records about the run that wrote it: the Prefect flow-run and task-run
+    ids, the records in, and the code digest the task was keyed on (None outside a task)."""
+    from prefect.runtime import flow_run, task_run
+
+    context = TaskRunContext.get()
+    code = context.parameters.get("code") if context is not None else None
+    return {"flow_run_id": flow_run.id, "task_run_id": task_run.id, "records_in": n_in,
+            "code": code if isinstance(code, str) else None}
 
 
 def publish_summary(title: str, rows: list[dict[str, Any]]) -> None:

@@ -6,6 +6,7 @@
     dedup:      {...}            # pipelines.dedup.config.DedupConfig (inputs: [] = upstream kept)
     judge: {...}                 # pipelines.judge.config.JudgeConfig
     preferences: {...}           # pipelines.preferences.config.PreferenceConfig
+    publish:    {license: ...}   # pipelines.publish.config.PublishConfig (runs last)
 
 Paths inside the file are relative to the file. `check_config` returns every problem at once
 (YAML syntax, unknown or wrong fields, missing files, templates that do not compile) so that
@@ -25,6 +26,7 @@ from pipelines.dedup.config import DedupConfig
 from pipelines.errors import ConfigError, TunesetError
 from pipelines.judge.config import JudgeConfig
 from pipelines.preferences.config import PreferenceConfig
+from pipelines.publish.config import PublishConfig
 from pipelines.self_instruct.config import SelfInstructConfig
 from pipelines.templating.config import TemplatingConfig
 from pipelines.threads import Threads
@@ -50,6 +52,7 @@ class PipelineConfig(StageConfig):
     dedup: DedupConfig | None = None
     judge: JudgeConfig | None = None
     preferences: PreferenceConfig | None = None
+    publish: PublishConfig | None = None
 
     def stages(self) -> list[str]:
         """The configured stages, in pipeline order."""
@@ -143,6 +146,19 @@ def load_config(path: str | Path) -> PipelineConfig:
     if problems:
         raise ConfigError(problems, file=path)
     return config
+
+
+def resolved_yaml(config: PipelineConfig) -> str:
+    """The config with every default filled in and paths resolved, as YAML (`tuneset run`
+    writes it to <out>/pipeline.yaml). Secret values are left out, never written masked."""
+    def drop_secrets(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: None if k == "api_key" and v is not None else drop_secrets(v)
+                    for k, v in value.items()}
+        return [drop_secrets(v) for v in value] if isinstance(value, list) else value
+
+    data = drop_secrets(config.model_dump(mode="json"))
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def read_section(path: str | Path, section: str) -> tuple[dict[str, Any], str]:

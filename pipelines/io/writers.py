@@ -98,12 +98,14 @@ def write_run(out: str | Path, *, stage: str, kept: datasets.Dataset, rejected: 
               stats: dict[str, Any], config: dict[str, Any] | None = None,
               inputs: dict[str, str] | None = None, jsonl: bool = False,
               extra_files: list[str] = (),
-              extra_datasets: dict[str, datasets.Dataset] | None = None) -> dict[str, Any]:
+              extra_datasets: dict[str, datasets.Dataset] | None = None,
+              run_info: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write a complete run folder and return its manifest.
 
     `inputs` maps each input file to its sha256; `extra_files` names files the caller already
     wrote into `out` (plots, reports) so the manifest checksums them too; `extra_datasets` are
-    further outputs written like `kept` (e.g. `best_of_n/part-00000.parquet`).
+    further outputs written like `kept` (e.g. `best_of_n/part-00000.parquet`); `run_info`
+    (orchestrator run ids, records in, code digest) goes into the manifest as `run`.
     """
     out = Path(out)
     old = out / MANIFEST
@@ -131,6 +133,7 @@ def write_run(out: str | Path, *, stage: str, kept: datasets.Dataset, rejected: 
         "inputs": inputs or {},
         "config": config or {},
         "versions": package_versions(),
+        **({"run": run_info} if run_info is not None else {}),
     }
     write_json(out / MANIFEST, manifest)
     return manifest
