@@ -40,6 +40,7 @@ bench: setup
 	$(BIN)/python benchmarks/generation.py
 	$(BIN)/python benchmarks/judge.py
 	$(BIN)/python benchmarks/preferences.py
+	$(BIN)/python benchmarks/threads.py
 
 bench-train: setup
 	$(BIN)/python benchmarks/training_steps.py

@@ -1,12 +1,13 @@
 """TRL config objects for a stage: tuneset's defaults, then the user's `trainer` options.
 
-Order (later wins): device defaults -> stage defaults -> the user's `trainer` dict -> the fields
-tuneset owns (`output_dir`, `seed`, `max_steps`, `num_train_epochs`, `max_length`).
+Order (later wins): device defaults -> the stage's defaults (`alignment.registry`) -> the
+user's `trainer` dict -> the fields tuneset owns (`output_dir`, `seed`, `max_steps`,
+`num_train_epochs`, `max_length`).
 
 Device defaults keep CPU runs quiet and correct: fp32 (no bf16/fp16 without CUDA), `use_cpu`,
-no gradient (activation) checkpointing (TRL turns it on by default; on CPU it only
-costs time), no
-reporting integrations, no dataloader worker processes. With CUDA, bf16 when the GPU has it.
+no gradient (activation) checkpointing (TRL turns it on by default; on CPU it only costs
+time), no reporting integrations, no dataloader worker processes. With CUDA, bf16 when the
+GPU has it.
 
     >>> build_trl_args(SFTStageConfig(dataset="d.jsonl", trainer={"lerning_rate": 1}), "out")
     ConfigError: trainer.lerning_rate: unknown SFTConfig option; did you mean 'learning_rate'?
@@ -16,8 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib
-import os
 import tempfile
 import types
 import typing
@@ -25,29 +24,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from alignment.config import TrainStageConfig
+from alignment.registry import get_stage
 from pipelines.errors import ConfigError
-
-TRL_CONFIGS = {
-    "sft": ("trl", "SFTConfig"),
-    "reward": ("trl", "RewardConfig"),
-    "dpo": ("trl", "DPOConfig"),
-    "ppo": ("trl.experimental.ppo", "PPOConfig"),
-    "grpo": ("trl", "GRPOConfig"),
-    "rloo": ("trl", "RLOOConfig"),
-}
-
-STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "sft": {"completion_only_loss": True, "assistant_only_loss": False},
-    "reward": {},
-    "dpo": {},
-    # PPO: stop each response at eos, print no sample tables, fewer optimisation epochs per batch
-    "ppo": {"stop_token": "eos", "num_sample_generations": 0, "response_length": 32,
-            "num_ppo_epochs": 1, "local_rollout_forward_batch_size": 16},
-    # GRPO/RLOO: 4 completions of up to 32 tokens per prompt (one prompt per batch of 4)
-    "grpo": {"num_generations": 4, "max_completion_length": 32},
-    "rloo": {"num_generations": 4, "max_completion_length": 32},
-}
-ONLINE = ("ppo", "grpo", "rloo")  # stages whose max_length only filters prompts
 
 # TRL field -> the tuneset key that sets it
 OWNED = {"output_dir": "out", "seed": "seed", "max_steps": "max_steps",
@@ -55,9 +33,8 @@ OWNED = {"output_dir": "out", "seed": "seed", "max_steps": "max_steps",
 
 
 def trl_config_class(stage: str) -> type:
-    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # PPO lives there on purpose (README)
-    module, name = TRL_CONFIGS[stage]
-    return getattr(importlib.import_module(module), name)
+    """The TRL config class of a registered stage (imports TRL)."""
+    return get_stage(stage).trl_config_class()
 
 
 def device_defaults() -> dict[str, Any]:
@@ -80,13 +57,14 @@ def device_defaults() -> dict[str, Any]:
 
 
 def _owned(config: TrainStageConfig, output_dir: str | Path) -> dict[str, Any]:
+    stage = get_stage(config.stage)
     owned: dict[str, Any] = {"output_dir": str(output_dir), "seed": config.seed,
                              "num_train_epochs": config.epochs}
-    if config.stage == "ppo":
-        owned["max_steps"] = -1  # PPO counts episodes (see total_episodes below)
+    if stage.counts_episodes or config.max_steps is None:
+        owned["max_steps"] = -1  # episode-counting stages: see total_episodes in trl_options
     else:
-        owned["max_steps"] = config.max_steps if config.max_steps is not None else -1
-    if config.stage not in ONLINE:
+        owned["max_steps"] = config.max_steps
+    if not stage.online:  # online stages: max_length only filters prompts
         owned["max_length"] = config.max_length
     return owned
 
@@ -145,10 +123,10 @@ RENAMED = {"gradient_checkpointing": "activation_checkpointing",
 
 
 def trl_options(config: TrainStageConfig, output_dir: str | Path) -> dict[str, Any]:
+    stage = get_stage(config.stage)
     user = {RENAMED.get(k, k): v for k, v in config.trainer.items()}
-    options = {**device_defaults(), **STAGE_DEFAULTS[config.stage], **user,
-               **_owned(config, output_dir)}
-    if config.stage == "ppo" and config.max_steps is not None:
+    options = {**device_defaults(), **stage.defaults, **user, **_owned(config, output_dir)}
+    if stage.counts_episodes and config.max_steps is not None:
         per_step = options["per_device_train_batch_size"] * options.get(
             "gradient_accumulation_steps", 1)
         options["total_episodes"] = config.max_steps * per_step

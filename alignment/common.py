@@ -5,7 +5,8 @@ A run folder after training:
     <out>/model/         the trained model, always a plain folder `from_pretrained` reads
                          (with LoRA: the adapter merged into the base weights)
     <out>/adapter/       the LoRA adapter alone (only with `lora:`)
-    <out>/checkpoints/   TRL's output_dir (checkpoints only if `trainer.save_strategy` asks)
+    <out>/checkpoints/   TRL's output_dir, kept only when it holds something (checkpoints,
+                         when `trainer.save_strategy` asks for them)
     <out>/report.json, loss.png, log_history.jsonl     see `alignment.report`
     <out>/handoff/       see `alignment.handoff`
 """
@@ -58,6 +59,7 @@ class BuiltTrainer:
     evaluate: bool
     final_model: Callable[[Any], Any] = lambda trainer: trainer.model
     extra: dict[str, Any] = field(default_factory=dict)
+    metric_aliases: dict[str, str] = field(default_factory=dict)  # name -> the metric it copies
 
 
 def load_causal_lm(path: str, tokenizer, *, trust_remote_code: bool = False):
@@ -102,8 +104,22 @@ def save_model(model, tokenizer, out: Path) -> tuple[Path, Path | None]:
     return model_dir, adapter_dir
 
 
+def remove_if_empty(folder: Path) -> None:
+    """Delete `folder` when no file lies anywhere under it (empty sub-folders do not count)."""
+    if folder.is_dir() and not any(p.is_file() for p in folder.rglob("*")):
+        shutil.rmtree(folder)
+
+
 def run_trainer(built: BuiltTrainer, *, stage: str, out: Path) -> TrainResult:
-    """train(), evaluate() on the held-out split when there is one, save, collect metrics."""
+    """train(), evaluate() on the held-out split when there is one, save, collect metrics.
+    TRL's output_dir, made when the trainer was built, is removed again if nothing went in."""
+    try:
+        return _train_and_save(built, stage=stage, out=out)
+    finally:
+        remove_if_empty(Path(built.trainer.args.output_dir))
+
+
+def _train_and_save(built: BuiltTrainer, *, stage: str, out: Path) -> TrainResult:
     trainer = built.trainer
     # a folder with report.json is a finished run (base_model.is_run_folder): not until this
     # run has finished too
@@ -118,6 +134,8 @@ def run_trainer(built: BuiltTrainer, *, stage: str, out: Path) -> TrainResult:
         metrics = dict(history[-1]) if history else {}
     if built.evaluate:
         metrics.update(trainer.evaluate())
+    for alias, key in built.metric_aliases.items():
+        metrics[alias] = metrics.get(key)
     model_dir, adapter_dir = save_model(built.final_model(trainer), built.tokenizer, out)
     return TrainResult(stage=stage, out=out, model_dir=model_dir, adapter_dir=adapter_dir,
                        base_model=built.base_model, log_history=history,

@@ -2,17 +2,19 @@
 
 A training config is its own YAML file (paths relative to it), e.g. `configs/train_sft.yaml`:
 
-    dataset: ../runs/demo/templating      # a tuneset run folder (kept/*.parquet) or a record file
+    dataset: ../runs/demo/templating      # a run folder, its kept/, a folder of *.parquet, a file
     model: embedded                       # or a model folder, a training run folder, a hub id
     out: ../runs/train/sft
     max_steps: 20
     lora: {r: 8, alpha: 16}
     trainer: {learning_rate: 1.0e-4, per_device_train_batch_size: 2}   # any SFTConfig field
 
-`trainer` passes through to TRL's config class (`SFTConfig`, `RewardConfig`, `DPOConfig`,
-`PPOConfig`, `GRPOConfig`, `RLOOConfig`); `alignment.args.build_trl_args` checks it by building that class, so a misspelt or
-mistyped option is a config error naming `trainer.<field>`. The fields tuneset sets from its
-own keys (`out`, `seed`, `max_steps`, `epochs`, `max_length`) are refused inside `trainer`.
+`trainer` passes through to the stage's TRL config class (`SFTConfig`, `RewardConfig`,
+`DPOConfig`, `PPOConfig`, `GRPOConfig`, `RLOOConfig`); `alignment.args` checks it by building
+that class, so a misspelt or mistyped option is a config error naming `trainer.<field>`. The
+fields tuneset sets from its own keys (`out`, `seed`, `max_steps`, `epochs`, `max_length`)
+are refused inside `trainer`. Which class belongs to which stage, and reading a file into a
+config, are in `alignment.registry` and `alignment.run`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from pipelines.config import load_section
 from pipelines.configbase import InputPath, RelPath, StageConfig
 from pipelines.errors import ConfigError
 
@@ -86,6 +87,10 @@ class TrainStageConfig(StageConfig):
                                "config or pass --out DIR"])
         return Path(self.out)
 
+    def checkpoints_dir(self) -> Path:
+        """TRL's `output_dir` (checkpoints, when `trainer.save_strategy` asks for them)."""
+        return self.output_dir() / "checkpoints"
+
 
 class SFTStageConfig(TrainStageConfig):
     """Supervised fine-tuning on instruction records (loss on the assistant reply only)."""
@@ -131,31 +136,3 @@ class GRPOStageConfig(OnlineStageConfig):
 
 class RLOOStageConfig(OnlineStageConfig):
     stage: ClassVar[str] = "rloo"
-
-
-STAGE_CONFIGS: dict[str, type[TrainStageConfig]] = {
-    cls.stage: cls for cls in (SFTStageConfig, RewardStageConfig, DPOStageConfig, PPOStageConfig,
-                               GRPOStageConfig, RLOOStageConfig)
-}
-
-
-def load_train_config(path: str | Path, stage: str, *, out: str | Path | None = None,
-                      check_trainer: bool = True) -> TrainStageConfig:
-    """A stage's config from `path` (the whole file, or its `<stage>:` section), with `out`
-    overridden when given, and its `trainer` options checked against TRL's config class.
-    Raises ConfigError listing every problem."""
-    if stage not in STAGE_CONFIGS:
-        raise ConfigError([f"stage: expected one of {sorted(STAGE_CONFIGS)}, got {stage!r}"])
-    config = load_section(path, stage, STAGE_CONFIGS[stage])
-    if out is not None:
-        config = config.model_copy(update={"out": Path(out)})
-    if config.out is None:
-        raise ConfigError(["out: required field is missing; set `out` in the file or pass "
-                           "--out DIR"], file=path)
-    if check_trainer:
-        from alignment.args import check_trainer_options
-
-        problems = check_trainer_options(config)
-        if problems:
-            raise ConfigError(problems, file=path)
-    return config

@@ -1,8 +1,9 @@
 """Load a training dataset, check every record, and shape it the way TRL's trainers read it.
 
-Input: a tuneset run folder (its `kept/*.parquet`), or one record file (JSONL, JSON, CSV, TSV,
-Parquet, a `save_to_disk` folder). Every record is checked BEFORE any model loads; the first
-problem raises InputError naming the file, line (or row) and field:
+Input: a tuneset run folder (its `kept/*.parquet`), a folder of `*.parquet` files (such as a
+run folder's `kept/` or `best_of_n/`), or one record file (JSONL, JSON, CSV, TSV, Parquet, a
+`save_to_disk` folder). Every record is checked BEFORE any model loads; the first problem
+raises InputError naming the file, line (or row) and field:
 
     data/pairs.jsonl, line 4, field 'chosen[0].role': expected 'assistant' (chosen holds only
     the reply), got 'user'
@@ -50,7 +51,8 @@ class TrainingData:
 
 
 def load_tables(path: str | Path) -> list[RecordTable]:
-    """One RecordTable per file: every `kept/*.parquet` of a run folder, else `path` itself."""
+    """One RecordTable per file: every `kept/*.parquet` of a run folder, every `*.parquet` of a
+    folder of parts, else `path` itself."""
     return [read_table(f) for f in source_files([path])]
 
 
@@ -181,13 +183,15 @@ def load_any(path: str | Path) -> TrainingData:
     return load_instructions(path)
 
 
-LOADERS = {"sft": load_instructions, "reward": load_preferences, "dpo": load_preferences,
-           "ppo": load_any, "grpo": load_any, "rloo": load_any}
+LOADERS = {"instructions": load_instructions, "preferences": load_preferences,
+           "prompts": load_any}
+"""A stage's `data` kind (`alignment.registry.DataKind`) -> its loader; `prompts` are those of
+instruction records or of pairs."""
 
 
-def load_for_stage(stage: str, path: str | Path) -> TrainingData:
-    """The records a stage trains on (PPO, GRPO, RLOO take the prompts of either kind)."""
-    return LOADERS[stage](path)
+def load_data(kind: str, path: str | Path) -> TrainingData:
+    """The records of one kind, every one checked (see LOADERS)."""
+    return LOADERS[kind](path)
 
 
 def split(dataset: datasets.Dataset, fraction: float, seed: int

@@ -12,13 +12,13 @@ from trl import DPOTrainer
 
 from alignment.args import build_trl_args
 from alignment.base_model import load_tokenizer_for, resolve_model
-from alignment.common import BuiltTrainer, TrainResult, load_causal_lm, run_trainer
+from alignment.common import BuiltTrainer, load_causal_lm
 from alignment.config import DPOStageConfig
-from alignment.data import TrainingData, load_preferences, split
+from alignment.data import TrainingData, split
 
 
 def build_dpo_trainer(config: DPOStageConfig, data: TrainingData) -> BuiltTrainer:
-    args = build_trl_args(config, config.output_dir() / "checkpoints")
+    args = build_trl_args(config, config.checkpoints_dir())
     train, held = split(data.dataset, config.eval_fraction, config.seed)
     set_seed(config.seed)
     path = resolve_model(config.model)
@@ -36,8 +36,3 @@ def build_dpo_trainer(config: DPOStageConfig, data: TrainingData) -> BuiltTraine
             "dropped": len(train) - len(trainer.train_dataset)}
     return BuiltTrainer(trainer, tokenizer, path, rows, evaluate=held is not None,
                         extra={"ref_model": ref_path if ref is not None else "base (adapter off)"})
-
-
-def train_dpo(config: DPOStageConfig, data: TrainingData | None = None) -> TrainResult:
-    data = data if data is not None else load_preferences(config.dataset)
-    return run_trainer(build_dpo_trainer(config, data), stage="dpo", out=config.output_dir())

@@ -21,7 +21,7 @@ from pipelines.errors import InputError
 
 
 def build_online_trainer(trainer_cls, config: OnlineStageConfig, data: TrainingData) -> BuiltTrainer:
-    args = build_trl_args(config, config.output_dir() / "checkpoints")
+    args = build_trl_args(config, config.checkpoints_dir())
     set_seed(config.seed)
     trust = config.trust_remote_code
     path = resolve_model(config.model)

@@ -27,9 +27,9 @@ from transformers import AutoTokenizer, set_seed
 
 from alignment.args import build_trl_args, trl_config_class
 from alignment.base_model import load_tokenizer_for, resolve_model
-from alignment.common import BuiltTrainer, TrainResult, load_causal_lm, load_scorer, run_trainer
+from alignment.common import BuiltTrainer, load_causal_lm, load_scorer
 from alignment.config import PPOStageConfig
-from alignment.data import TrainingData, load_any, split
+from alignment.data import TrainingData, split
 from pipelines.errors import ConfigError, InputError
 
 # subtle: TRL logs the variance of the PPO ratio over (ppo epochs x minibatches x accumulation);
@@ -67,8 +67,8 @@ def _check_vocab(name: str, path: str, tokenizer, model) -> None:
 
 
 def ppo_trainer_class() -> type:
-    """trl.experimental.ppo.PPOTrainer (importing its PPOConfig first silences TRL's
-    experimental-API warning: tuneset pins TRL 1.12 for exactly this trainer)."""
+    """trl.experimental.ppo.PPOTrainer (importing its PPOConfig through the registry first
+    silences TRL's experimental-API warning: tuneset pins TRL 1.12 for exactly this trainer)."""
     trl_config_class("ppo")
     from trl.experimental.ppo import PPOTrainer
 
@@ -76,7 +76,7 @@ def ppo_trainer_class() -> type:
 
 
 def build_ppo_trainer(config: PPOStageConfig, data: TrainingData) -> BuiltTrainer:
-    args = build_trl_args(config, config.output_dir() / "checkpoints")
+    args = build_trl_args(config, config.checkpoints_dir())
     set_seed(config.seed)
     trust = config.trust_remote_code
     path = resolve_model(config.model)
@@ -116,8 +116,3 @@ def build_ppo_trainer(config: PPOStageConfig, data: TrainingData) -> BuiltTraine
         final_model=lambda t: t.accelerator.unwrap_model(t.model).policy,
         extra={"reward_model": reward_path, "value_model": value_path,
                "ref_model": ref_path if ref is not None else "base (adapter off)"})
-
-
-def train_ppo(config: PPOStageConfig, data: TrainingData | None = None) -> TrainResult:
-    data = data if data is not None else load_any(config.dataset)
-    return run_trainer(build_ppo_trainer(config, data), stage="ppo", out=config.output_dir())

@@ -22,14 +22,8 @@ from typing import Any
 from alignment.common import TrainResult
 from alignment.config import TrainStageConfig
 from alignment.data import TrainingData
+from alignment.registry import get_stage
 from pipelines.io import atomic_path, package_versions, write_json, write_text
-
-CURVES = {
-    "ppo": ("loss/policy_avg", "loss/value_avg", "objective/scores"),
-    "grpo": ("loss", "reward"),
-    "rloo": ("loss", "reward"),
-    "default": ("loss", "eval_loss"),
-}
 
 
 def config_sha256(config: TrainStageConfig) -> str:
@@ -43,13 +37,14 @@ def curve_points(log_history: list[dict[str, Any]], key: str) -> list[tuple[int,
 
 
 def plot_curves(stage: str, log_history: list[dict[str, Any]], path: Path) -> bool:
-    """One panel per curve that has points; False (and no file) when nothing was logged."""
+    """One panel per curve of the stage (`TrainingStage.curves`) that has points; False (and
+    no file) when nothing was logged."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curves = [(k, curve_points(log_history, k)) for k in CURVES.get(stage, CURVES["default"])]
+    curves = [(k, curve_points(log_history, k)) for k in get_stage(stage).curves]
     curves = [(k, pts) for k, pts in curves if pts]
     if not curves:
         return False

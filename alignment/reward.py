@@ -17,13 +17,13 @@ from trl import RewardTrainer
 
 from alignment.args import build_trl_args
 from alignment.base_model import load_tokenizer_for, resolve_model
-from alignment.common import BuiltTrainer, TrainResult, load_scorer, run_trainer
+from alignment.common import BuiltTrainer, load_scorer
 from alignment.config import RewardStageConfig
-from alignment.data import TrainingData, load_preferences, split
+from alignment.data import TrainingData, split
 
 
 def build_reward_trainer(config: RewardStageConfig, data: TrainingData) -> BuiltTrainer:
-    args = build_trl_args(config, config.output_dir() / "checkpoints")
+    args = build_trl_args(config, config.checkpoints_dir())
     train, held = split(data.dataset, config.eval_fraction, config.seed)
     set_seed(config.seed)
     path = resolve_model(config.model)
@@ -34,12 +34,5 @@ def build_reward_trainer(config: RewardStageConfig, data: TrainingData) -> Built
                             processing_class=tokenizer, peft_config=peft_config)
     rows = {"train": len(trainer.train_dataset), "eval": len(held) if held is not None else 0,
             "dropped": len(train) - len(trainer.train_dataset)}
-    return BuiltTrainer(trainer, tokenizer, path, rows, evaluate=held is not None)
-
-
-def train_reward(config: RewardStageConfig, data: TrainingData | None = None) -> TrainResult:
-    data = data if data is not None else load_preferences(config.dataset)
-    result = run_trainer(build_reward_trainer(config, data), stage="reward",
-                         out=config.output_dir())
-    result.metrics["pairwise_accuracy"] = result.metrics.get("eval_accuracy")
-    return result
+    return BuiltTrainer(trainer, tokenizer, path, rows, evaluate=held is not None,
+                        metric_aliases={"pairwise_accuracy": "eval_accuracy"})

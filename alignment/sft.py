@@ -19,14 +19,14 @@ from trl import SFTTrainer
 
 from alignment.args import build_trl_args
 from alignment.base_model import load_tokenizer_for, resolve_model
-from alignment.common import BuiltTrainer, TrainResult, load_causal_lm, run_trainer
+from alignment.common import BuiltTrainer, load_causal_lm
 from alignment.config import SFTStageConfig
-from alignment.data import TrainingData, load_instructions, split
+from alignment.data import TrainingData, split
 
 
 def build_sft_trainer(config: SFTStageConfig, data: TrainingData) -> BuiltTrainer:
     """The SFTTrainer for `config` on already validated `data`."""
-    args = build_trl_args(config, config.output_dir() / "checkpoints")
+    args = build_trl_args(config, config.checkpoints_dir())
     train, held = split(data.dataset, config.eval_fraction, config.seed)
     set_seed(config.seed)
     path = resolve_model(config.model)
@@ -38,9 +38,3 @@ def build_sft_trainer(config: SFTStageConfig, data: TrainingData) -> BuiltTraine
     rows = {"train": len(trainer.train_dataset), "eval": len(held) if held is not None else 0,
             "dropped": len(train) - len(trainer.train_dataset)}
     return BuiltTrainer(trainer, tokenizer, path, rows, evaluate=held is not None)
-
-
-def train_sft(config: SFTStageConfig, data: TrainingData | None = None) -> TrainResult:
-    """Validate the records (before any model loads), train, save `<out>/model`."""
-    data = data if data is not None else load_instructions(config.dataset)
-    return run_trainer(build_sft_trainer(config, data), stage="sft", out=config.output_dir())

@@ -91,14 +91,15 @@ def naive_one(gen, conv, new_tokens):
 
     from pipelines.models.params import Completion
 
-    ids = gen.tokenizer(gen.render(conv), return_tensors="pt", add_special_tokens=False)
+    prompt = torch.tensor([gen.prompt_ids(conv)])
     with torch.inference_mode():
-        out = gen.model.generate(**ids, max_new_tokens=new_tokens, do_sample=False,
+        out = gen.model.generate(input_ids=prompt, attention_mask=torch.ones_like(prompt),
+                                 max_new_tokens=new_tokens, do_sample=False,
                                  pad_token_id=gen.tokenizer.pad_token_id)
-    new = out[0, ids["input_ids"].shape[1]:].tolist()
+    new = out[0, prompt.shape[1]:].tolist()
     end = next((i for i, t in enumerate(new) if t in gen.eos_ids), len(new))
     return Completion(text=gen.tokenizer.decode(new[:end], skip_special_tokens=True),
-                      finish_reason="stop", prompt_tokens=ids["input_ids"].shape[1],
+                      finish_reason="stop", prompt_tokens=prompt.shape[1],
                       completion_tokens=end)
 
 

@@ -107,8 +107,8 @@ def tiny_model(root: Path) -> Path:
 
 def time_stage(stage: str, model: str, data: Path, root: Path, steps: int,
                reward_model: str | None = None) -> float:
-    from alignment import config as cfg
-    from alignment.data import load_for_stage
+    from alignment.registry import STAGES
+    from alignment.run import validate_data
 
     common = {"dataset": data, "model": model, "out": root / f"out-{stage}", "max_steps": steps,
               "max_length": SEQ, "seed": 0,
@@ -116,11 +116,9 @@ def time_stage(stage: str, model: str, data: Path, root: Path, steps: int,
     if stage == "ppo":
         common["trainer"] |= {"response_length": RESPONSE, "local_rollout_forward_batch_size": BATCH}
         common["max_length"] = SEQ + 1
-        config = cfg.PPOStageConfig(reward_model=reward_model, **common)
-    else:
-        config = cfg.STAGE_CONFIGS[stage](**common)
-    module = __import__(f"alignment.{stage}", fromlist=["x"])
-    built = getattr(module, f"build_{stage}_trainer")(config, load_for_stage(stage, data))
+        common["reward_model"] = reward_model
+    config = STAGES[stage].config(**common)
+    built = STAGES[stage].build_trainer(config, validate_data(config))
     clock = StepClock()
     built.trainer.add_callback(clock)
     built.trainer.train()

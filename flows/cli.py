@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
 from pipelines.errors import TunesetError
 
@@ -70,6 +71,13 @@ def _print_counts(rows: list[dict[str, Any]]) -> None:
         table.add_row(row["stage"], str(row["in"]), str(row["kept"]), str(row["rejected"]),
                       reasons, row["out"])
     console.print(table)
+
+
+@app.callback()
+def _start() -> None:
+    from pipelines.threads import configure_threads
+
+    _run(configure_threads)  # TUNESET_THREADS or the CPUs found, before any library starts threads
 
 
 @app.command()
@@ -163,23 +171,47 @@ def generate(
     model_cfg, params = _run(build)
     summary = _run(lambda: generate_flow(str(prompts), model_cfg, params, str(out), field))
     _print_counts([summary])
-train_app = typer.Typer(name="train", no_args_is_help=True,
-                        help="Train on a tuneset dataset with TRL: sft, reward, dpo, ppo, grpo, rloo.")
+
+
+class _TrainStages(TyperGroup):
+    """`tuneset train`: one command per stage in `alignment.registry`, made each time the
+    command line is built, so a registered stage is a command without further wiring."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        from alignment.registry import STAGES
+
+        super().__init__(**kwargs)
+        self.help = f"Train on a tuneset dataset with TRL: {', '.join(STAGES)}."
+        for stage in STAGES.values():
+            self.add_command(_train_command(stage.name, stage.help))
+
+
+train_app = typer.Typer(name="train", cls=_TrainStages, no_args_is_help=True)
 app.add_typer(train_app)
-TrainConfigArg = Annotated[Path, typer.Argument(help="training config (YAML); see configs/train_*.yaml")]
-TrainOutOpt = Annotated[Path | None, typer.Option("--out", "-o",
-                                                  help="output folder (overrides `out` in CONFIG)")]
+TrainConfigArg = Annotated[Path, typer.Argument(
+    help="training config (YAML); see configs/train_*.yaml")]
+TrainOutOpt = Annotated[Path | None, typer.Option(
+    "--out", "-o", help="output folder (overrides `out` in CONFIG)")]
+
+
+def _train_command(stage: str, help_text: str) -> TyperCommand:
+    """The click command `tuneset train <stage> CONFIG [--out DIR]`."""
+
+    def command(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
+        _train(stage, config, out)
+
+    one = typer.Typer(add_completion=False)
+    one.command(stage, help=help_text)(command)
+    return typer.main.get_command(one)
 
 
 def _train(stage: str, config_path: Path, out: Path | None) -> None:
-    from alignment.config import load_train_config
-    from alignment.run import validate_data
+    from alignment.run import load_train_config, validate_data
+    from flows.training import training_flow
 
     config = _run(lambda: load_train_config(config_path, stage, out=out))
     _run(lambda: validate_data(config))  # report bad records before starting Prefect
-    from flows.training import FLOWS
-
-    summary = _run(lambda: FLOWS[stage](config))
+    summary = _run(lambda: training_flow(stage)(config))
     report = summary["report"]
     table = Table(title=f"tuneset train {stage}")
     table.add_column("metric")
@@ -193,42 +225,6 @@ def _train(stage: str, config_path: Path, out: Path | None) -> None:
     out_dir = Path(os.path.normpath(summary["out"]))
     console.print(f"model: {os.path.normpath(report['model_dir'])}\n"
                   f"report: {out_dir / 'report.json'}\nhandoff: {out_dir / 'handoff'}")
-
-
-@train_app.command("sft")
-def train_sft(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
-    """Supervised fine-tuning on instruction records (loss on the assistant reply only)."""
-    _train("sft", config, out)
-
-
-@train_app.command("reward")
-def train_reward(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
-    """A reward model on preference pairs, with held-out pairwise accuracy."""
-    _train("reward", config, out)
-
-
-@train_app.command("dpo")
-def train_dpo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
-    """DPO on preference pairs against a frozen reference model."""
-    _train("dpo", config, out)
-
-
-@train_app.command("ppo")
-def train_ppo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
-    """PPO with the reward stage's model (TRL 1.12's experimental PPOTrainer)."""
-    _train("ppo", config, out)
-
-
-@train_app.command("grpo")
-def train_grpo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
-    """GRPO with the reward stage's model as the reward function."""
-    _train("grpo", config, out)
-
-
-@train_app.command("rloo")
-def train_rloo(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
-    """RLOO with the reward stage's model as the reward function."""
-    _train("rloo", config, out)
 
 
 @app.command()
@@ -296,8 +292,9 @@ def judge_eval(
     mode: Annotated[str | None, typer.Option(help="parse | logprob")] = None,
     comparison: Annotated[str | None, typer.Option(help="pairwise | rating")] = None,
     aspect: Annotated[str | None, typer.Option(help="accuracy, helpfulness, ...")] = None,
-    margin: Annotated[float | None, typer.Option(help="rating comparison: score gap "
-                                                      "for a win")] = None,
+    margin: Annotated[float | None, typer.Option(help="rating comparison: score gap for a win "
+                                                      "(default 0.5 in parse mode, 0 in logprob "
+                                                      "mode)")] = None,
     seed: Annotated[int | None, typer.Option(help="seed of the random baseline")] = None,
 ) -> None:
     """Measure a judge against labelled preferences, with longest-answer and random baselines."""
@@ -380,7 +377,16 @@ def run(config: ConfigArg, out: OutOpt) -> None:
     _run(lambda: load_config(config))  # report config problems before starting Prefect
     summary = _run(lambda: pipeline_flow(str(config), str(out)))
     _print_counts(summary["stages"])
+    if summary.get("publish"):
+        from flows.cli_publish import print_publish
+
+        print_publish(summary["publish"])
     console.print(f"summary: {Path(out) / 'summary.json'}")
+
+
+from flows.cli_publish import publish  # noqa: E402 - its helpers import this module's at call time
+
+app.command()(publish)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -300,13 +300,22 @@ def persist_stage(call: StageCall, result: StageResult, *, n_in: int,
     manifest = write_run(out, stage=stage, kept=result.kept, rejected=result.rejected,
                          stats=result.stats, config=call.config.model_dump(mode="json"),
                          inputs=call.inputs, jsonl=call.jsonl, extra_files=list(extra_files),
-                         extra_datasets=result.extra)
+                         extra_datasets=result.extra, run_info=run_info(call, n_in))
     row = counts_row(stage, n_in, result)
     create_table_artifact([row], key=f"{stage.replace('_', '-')}-counts",
                           description=f"{stage}: records in, kept, rejected by reason")
     get_run_logger().info("%s: %d in, %d kept, %d rejected -> %s", stage, n_in,
                           len(result.kept), len(result.rejected), out)
     return {**row, "out": str(out), "rows": manifest["rows"]}
+
+
+def run_info(call: StageCall, n_in: int) -> dict[str, Any]:
+    """What a manifest records about the run that wrote it: the Prefect flow-run and task-run
+    ids, the records in, and the code digest the call was keyed on."""
+    from prefect.runtime import flow_run, task_run
+
+    return {"flow_run_id": flow_run.id, "task_run_id": task_run.id, "records_in": n_in,
+            "code": call.code}
 
 
 def publish_summary(title: str, rows: list[dict[str, Any]]) -> None:

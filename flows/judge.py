@@ -26,6 +26,7 @@ from flows.common import (
     publish_summary,
     run_cached,
     run_folder,
+    run_info,
     task_runner,
 )
 from pipelines.io import read_records, write_json, write_manifest, write_text
@@ -92,7 +93,8 @@ def judge_eval_task(call) -> dict[str, Any]:
         write_json(Path(target.out) / EVAL_REPORT, report)
         write_manifest(target.out, stage=target.task, rows={"verdicts": len(rows)},
                        files=[(EVAL_REPORT, None), (EVAL_ROWS, len(rows))], inputs=target.inputs,
-                       config=target.config.model_dump(mode="json"))
+                       config=target.config.model_dump(mode="json"),
+                       run_info=run_info(target, len(rows)))
     return report
 
 

@@ -5,7 +5,10 @@
     <out>/dedup/           the same, plus cluster_sizes.png and largest_clusters.jsonl
     <out>/judge/           the same, plus score_histogram.png
     <out>/preferences/     pairs in kept/, best_of_n/, samples/ (one folder per shard), scores.png
-    <out>/summary.json     counts per stage
+    <out>/summary.json     counts per stage (and the publish report)
+    <out>/pipeline.yaml    the resolved config (defaults filled in, paths resolved)
+    <out>/dataset/         the published dataset, when the config has a `publish:` section
+                           without `repo` (see flows/publish.py)
 
 A stage that consumes records reads the kept records of `PipelineConfig.sources_of(stage)`:
 the nearest earlier filter stage, or every earlier generator stage.
@@ -24,16 +27,19 @@ from flows.judge import run_judge
 from flows.preferences import run_preferences
 from flows.self_instruct import run_self_instruct_stage
 from flows.templating import run_templating
-from pipelines.config import load_config
-from pipelines.io import write_json
+from pipelines.config import load_config, resolved_yaml
+from pipelines.io import write_json, write_text
 from pipelines.preferences import preference_sources
+from pipelines.threads import configure_threads
 
 
 @flow(name="tuneset-pipeline", task_runner=task_runner())
 def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
     """Run every stage configured in `config_path`, writing under `out`."""
     config = load_config(config_path)
+    configure_threads(config.run.threads)
     out_dir = Path(out)
+    write_text(out_dir / "pipeline.yaml", resolved_yaml(config))
     summaries: list[dict[str, Any]] = []
     if config.templating is not None:
         summaries.append(run_templating(config.templating, out_dir / "templating",
@@ -56,4 +62,16 @@ def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
     summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
     write_json(out_dir / "summary.json", summary)
     publish_summary(f"tuneset run {config.run.name}", summaries)
+    if config.publish is not None:
+        summary = {**summary, "publish": publish_stage(config, out_dir)}
+        write_json(out_dir / "summary.json", summary)
     return summary
+
+
+def publish_stage(config, out_dir: Path) -> dict[str, Any]:
+    """The last stage: publish the run folder to the configured targets (default
+    `<out>/dataset`)."""
+    from flows.publish import run_publish
+
+    return run_publish(config.publish, out_dir,
+                       targets=config.publish.targets(default=out_dir / "dataset"))

@@ -1,30 +1,25 @@
 """Training stages as Prefect flows: validate -> train -> report -> handoff.
 
-One flow per stage (`tuneset-train-sft`, `-reward`, `-dpo`, `-ppo`, `-grpo`, `-rloo`), all the same four tasks
-over `alignment.run` (TRL is imported only when a training task runs). Validation never retries (a bad record stays bad); training retries once
-on failures that are not tuneset's own errors (a flaky disk, a killed worker), never on a bad
-input or config. Training is not cached: a second run trains again and overwrites `<out>`.
-Each run leaves a markdown artifact with the final metrics and where the model went.
+One flow per registered stage (`alignment.registry`), made by `training_flow`:
+`tuneset-train-sft`, `-reward`, `-dpo`, `-ppo`, `-grpo`, `-rloo`, all the same four tasks over
+`alignment.run` (TRL is imported only when a training task runs). Validation never retries (a
+bad record stays bad); training retries once on failures that are not tuneset's own errors (a
+flaky disk, a killed worker), never on a bad input or config. Training is not cached: a second
+run trains again and overwrites `<out>`. Each run leaves a markdown artifact with the final
+metrics and where the model went.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import Flow, flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
-from alignment.config import (
-    DPOStageConfig,
-    GRPOStageConfig,
-    PPOStageConfig,
-    RewardStageConfig,
-    RLOOStageConfig,
-    SFTStageConfig,
-    TrainStageConfig,
-)
+from alignment.config import TrainStageConfig
+from alignment.registry import STAGES, TrainingStage, get_stage
 from flows.common import never_retry_user_errors
 
 
@@ -84,41 +79,32 @@ def run_stage(config: TrainStageConfig) -> dict[str, Any]:
     return {"stage": config.stage, "out": out, "report": report, "handoff": handoff}
 
 
-@flow(name="tuneset-train-sft")
-def sft_flow(config: SFTStageConfig) -> dict[str, Any]:
-    """SFT on instruction records (completion-only loss)."""
-    return run_stage(config)
+_FLOWS: dict[str, tuple[TrainingStage, Flow]] = {}  # name -> (registry entry, its flow)
 
 
-@flow(name="tuneset-train-reward")
-def reward_flow(config: RewardStageConfig) -> dict[str, Any]:
-    """A reward model on preference pairs, with held-out pairwise accuracy."""
-    return run_stage(config)
+def training_flow(stage: str) -> Flow:
+    """The Prefect flow `tuneset-train-<stage>` of a registered stage, made on first use (and
+    again when the registry entry was replaced). Its parameter is the stage's config class."""
+    entry = get_stage(stage)
+    cached = _FLOWS.get(stage)
+    if cached is not None and cached[0] is entry:
+        return cached[1]
+
+    def run(config: TrainStageConfig) -> dict[str, Any]:
+        return run_stage(config)
+
+    run.__name__ = run.__qualname__ = f"{stage}_flow"
+    run.__doc__ = entry.help
+    run.__annotations__ = {"config": entry.config, "return": dict[str, Any]}
+    made = flow(name=f"tuneset-train-{stage}", description=entry.help)(run)
+    _FLOWS[stage] = (entry, made)
+    return made
 
 
-@flow(name="tuneset-train-dpo")
-def dpo_flow(config: DPOStageConfig) -> dict[str, Any]:
-    """DPO on preference pairs against a frozen reference."""
-    return run_stage(config)
-
-
-@flow(name="tuneset-train-ppo")
-def ppo_flow(config: PPOStageConfig) -> dict[str, Any]:
-    """PPO: policy, reference, reward model from the reward stage, value model."""
-    return run_stage(config)
-
-
-@flow(name="tuneset-train-grpo")
-def grpo_flow(config: GRPOStageConfig) -> dict[str, Any]:
-    """GRPO with the reward stage's model as the reward function."""
-    return run_stage(config)
-
-
-@flow(name="tuneset-train-rloo")
-def rloo_flow(config: RLOOStageConfig) -> dict[str, Any]:
-    """RLOO with the reward stage's model as the reward function."""
-    return run_stage(config)
-
-
-FLOWS = {"sft": sft_flow, "reward": reward_flow, "dpo": dpo_flow, "ppo": ppo_flow,
-         "grpo": grpo_flow, "rloo": rloo_flow}
+def __getattr__(name: str) -> Flow:
+    """`sft_flow`, `dpo_flow`, ...: each stage's flow as a module attribute, for deployment
+    entrypoints such as `flows/training.py:sft_flow`."""
+    stage = name.removesuffix("_flow")
+    if name.endswith("_flow") and stage in STAGES:
+        return training_flow(stage)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

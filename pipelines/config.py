@@ -1,11 +1,12 @@
 """The pipeline config file: one YAML file, one section per stage, validated before any work.
 
-    run:        {name: demo, seed: 0, jsonl: false}
+    run:        {name: demo, seed: 0, jsonl: false, threads: auto}   # threads: pipelines.threads
     templating: {...}            # pipelines.templating.config.TemplatingConfig
     self_instruct: {...}         # pipelines.self_instruct.config.SelfInstructConfig
     dedup:      {...}            # pipelines.dedup.config.DedupConfig (inputs: [] = upstream kept)
     judge: {...}                 # pipelines.judge.config.JudgeConfig
     preferences: {...}           # pipelines.preferences.config.PreferenceConfig
+    publish:    {license: ...}   # pipelines.publish.config.PublishConfig (runs last)
 
 Paths inside the file are relative to the file. `check_config` returns every problem at once
 (YAML syntax, unknown or wrong fields, missing files, templates that do not compile) so that
@@ -25,8 +26,10 @@ from pipelines.dedup.config import DedupConfig
 from pipelines.errors import ConfigError, TunesetError
 from pipelines.judge.config import JudgeConfig
 from pipelines.preferences.config import PreferenceConfig
+from pipelines.publish.config import PublishConfig
 from pipelines.self_instruct.config import SelfInstructConfig
 from pipelines.templating.config import TemplatingConfig
+from pipelines.threads import Threads
 
 STAGE_ORDER = ("templating", "self_instruct", "dedup", "judge", "preferences")
 GENERATORS = ("templating", "self_instruct")
@@ -37,6 +40,9 @@ class RunConfig(StageConfig):
     name: str = "tuneset-run"
     seed: int = 0
     jsonl: bool = False
+    threads: Threads = "auto"
+    """torch and numba threads: `auto` (the CPUs the process may use) or a number; on a shared
+    machine 1. The environment variable TUNESET_THREADS overrides it."""
 
 
 class PipelineConfig(StageConfig):
@@ -46,6 +52,7 @@ class PipelineConfig(StageConfig):
     dedup: DedupConfig | None = None
     judge: JudgeConfig | None = None
     preferences: PreferenceConfig | None = None
+    publish: PublishConfig | None = None
 
     def stages(self) -> list[str]:
         """The configured stages, in pipeline order."""
@@ -143,14 +150,36 @@ def load_config(path: str | Path) -> PipelineConfig:
     return config
 
 
+def resolved_yaml(config: PipelineConfig) -> str:
+    """The config with every default filled in and paths resolved, as YAML (`tuneset run`
+    writes it to <out>/pipeline.yaml). Secret values are left out, never written masked."""
+    def drop_secrets(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: None if k == "api_key" and v is not None else drop_secrets(v)
+                    for k, v in value.items()}
+        return [drop_secrets(v) for v in value] if isinstance(value, list) else value
+
+    data = drop_secrets(config.model_dump(mode="json"))
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def read_section(path: str | Path, section: str) -> tuple[dict[str, Any], str]:
+    """(body, prefix) of one stage's section in a file that is either a whole pipeline config
+    (body = its `section`, problems named `<section>.<field>`) or just that section (prefix
+    ""). Raises ConfigError on unreadable YAML."""
+    data, problems = read_yaml(path)
+    if problems:
+        raise ConfigError(problems, file=path)
+    if isinstance(data.get(section), dict):
+        return data[section], section
+    return data, ""
+
+
 def load_section(path: str | Path, section: str, model: type[StageConfig]) -> StageConfig:
     """One stage's config from a file that is either a whole pipeline config (the section is
     taken) or just that section."""
-    data, problems = read_yaml(path)
-    if not problems:
-        body = data.get(section, data) if isinstance(data.get(section), dict) else data
-        config, problems = parse_config(body, model, base_dir=Path(path).parent,
-                                        prefix=section if body is not data else "")
-        if config is not None:
-            return config
-    raise ConfigError(problems, file=path)
+    body, prefix = read_section(path, section)
+    config, problems = parse_config(body, model, base_dir=Path(path).parent, prefix=prefix)
+    if config is None:
+        raise ConfigError(problems, file=path)
+    return config

@@ -6,8 +6,10 @@
 
 `respond(conversation, params, k)` returns the k-th completion's text (or a Completion);
 `scores(conversation, prefix, candidates)` returns the log-prob dict for `score_tokens`.
-Every call is recorded in `calls` for assertions on prompts and parameters. `Meeting` makes
-calls wait for each other, to show that work runs side by side.
+Every call is recorded in `calls` for assertions on prompts and parameters. Like a real backend
+it works in batches (`batch_size` conversations, default all of a call) and reports
+`progress(done, total)` after each. `Meeting` makes calls wait for each other, to show that
+work runs side by side.
 """
 
 from __future__ import annotations
@@ -22,39 +24,45 @@ from pipelines.models.params import Completion, GenerationParams, as_dicts
 class ScriptedGenerator:
     def __init__(self, respond: Callable[[list[dict], GenerationParams, int], Any] | Iterable[str],
                  scores: Callable[[list[dict], str, list[str]], dict[str, float]] | None = None,
-                 name: str = "fake:scripted") -> None:
+                 name: str = "fake:scripted", batch_size: int | None = None) -> None:
         if not callable(respond):
             queue = list(respond)
             respond = lambda conv, params, k: queue.pop(0)  # noqa: E731
         self.respond, self.scores, self.name = respond, scores, name
+        self.batch_size = batch_size
         self.calls: list[dict[str, Any]] = []
+
+    def _batched(self, conversations, one, progress) -> list:
+        size = self.batch_size or max(len(conversations), 1)
+        out: list = []
+        for start in range(0, len(conversations), size):
+            out.extend(one(as_dicts(c)) for c in conversations[start:start + size])
+            if progress:
+                progress(len(out), len(conversations))
+        return out
 
     def generate(self, conversations, params: GenerationParams, n: int | None = None, *,
                  progress=None) -> list[list[Completion]]:
         params = params.with_n(n)
         self.calls.append({"method": "generate", "conversations": [as_dicts(c) for c in conversations],
                            "params": params})
-        out = []
-        for conv in conversations:
-            conv = as_dicts(conv)
-            completions = []
-            for k in range(params.n):
-                value = self.respond(conv, params, k)
-                if not isinstance(value, Completion):
-                    value = Completion(text=value, finish_reason="stop", prompt_tokens=len(str(conv)),
-                                       completion_tokens=len(value.split()))
-                completions.append(value)
-            out.append(completions)
-        if progress:
-            progress(len(conversations), len(conversations))
-        return out
+        return self._batched(conversations, lambda conv: [self._completion(conv, params, k)
+                                                          for k in range(params.n)], progress)
 
-    def score_tokens(self, conversations, prefix: str, candidates: list[str]) -> list[dict[str, float]]:
+    def _completion(self, conv, params: GenerationParams, k: int) -> Completion:
+        value = self.respond(conv, params, k)
+        if isinstance(value, Completion):
+            return value
+        return Completion(text=value, finish_reason="stop", prompt_tokens=len(str(conv)),
+                          completion_tokens=len(value.split()))
+
+    def score_tokens(self, conversations, prefix: str, candidates: list[str], *,
+                     progress=None) -> list[dict[str, float]]:
         self.calls.append({"method": "score_tokens", "conversations": [as_dicts(c) for c in conversations],
                            "prefix": prefix, "candidates": candidates})
         if self.scores is None:
             raise AssertionError("this fake was built without `scores`")
-        return [self.scores(as_dicts(c), prefix, candidates) for c in conversations]
+        return self._batched(conversations, lambda conv: self.scores(conv, prefix, candidates), progress)
 
 
 class Meeting:

@@ -1,6 +1,7 @@
 """Read record files into `datasets.Dataset`, with errors that point at the bad line.
 
-Formats: JSONL, JSON (a list of objects), CSV, TSV, Parquet and folders written by
+Formats: JSONL, JSON (a list of objects), CSV, TSV, Parquet (a file, or a folder of `*.parquet`
+parts such as a run folder's `kept/`, read as one table) and folders written by
 `Dataset.save_to_disk`. Text formats are parsed with the standard library so every record
 keeps its line number; Parquet and HF folders load through pyarrow / `datasets` directly.
 
@@ -58,13 +59,22 @@ class RecordTable:
                           row=None if line is not None else row, field=field)
 
 
+def parquet_parts(folder: Path) -> list[Path]:
+    """The `*.parquet` files directly inside `folder`, in name order (part-00000, ...)."""
+    return sorted(p for p in folder.glob("*.parquet") if p.is_file())
+
+
 def detect_format(path: str | Path) -> str:
     path = Path(path)
     if path.is_dir():
         if (path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists():
             return "hf"
-        raise InputError("expected a file or a folder written by Dataset.save_to_disk "
-                         "(with dataset_info.json); found a folder without one", file=path)
+        if parquet_parts(path):
+            return "parquet"
+        hint = "; for a tuneset run folder, name its kept/" if (path / "kept").is_dir() else ""
+        raise InputError("expected a file, a folder of *.parquet files (such as a run folder's "
+                         "kept/) or a folder written by Dataset.save_to_disk (with "
+                         f"dataset_info.json); found a folder with neither{hint}", file=path)
     fmt = _SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         raise InputError(f"cannot tell the format from the suffix {path.suffix!r}; expected one "
@@ -81,11 +91,7 @@ def read_table(path: str | Path, format: str | None = None, *, split: str = "tra
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; expected one of {list(FORMATS)}", file=path)
     if fmt == "parquet":
-        try:
-            table = pq.read_table(path)
-        except (pa.ArrowException, OSError) as exc:
-            raise InputError(f"not a readable Parquet file ({exc})", file=path) from exc
-        return RecordTable(path, fmt, datasets.Dataset(table))
+        return RecordTable(path, fmt, _read_parquet(path))
     if fmt == "hf":
         return RecordTable(path, fmt, _load_hf_folder(path, split))
     text = _decode(path)
@@ -101,6 +107,25 @@ def read_table(path: str | Path, format: str | None = None, *, split: str = "tra
 
 def read_records(path: str | Path, format: str | None = None, *, split: str = "train") -> datasets.Dataset:
     return read_table(path, format, split=split).dataset
+
+
+def _read_parquet(path: Path) -> datasets.Dataset:
+    """One Parquet file, or every part in a folder as one table (the parts must share columns;
+    rows are numbered across parts in name order)."""
+    files = parquet_parts(path) if path.is_dir() else [path]
+    if not files:
+        raise InputError("no *.parquet files in this folder", file=path)
+    tables = []
+    for file in files:
+        try:
+            tables.append(pq.read_table(file))
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"not a readable Parquet file ({exc})", file=file) from exc
+        if not tables[-1].schema.equals(tables[0].schema, check_metadata=False):
+            raise InputError(f"columns {tables[-1].schema.names} differ from those of "
+                             f"{files[0].name} ({tables[0].schema.names}); expected the parts "
+                             "of one table", file=file)
+    return datasets.Dataset(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
 
 
 def _load_hf_folder(path: Path, split: str) -> datasets.Dataset:

@@ -10,10 +10,12 @@
     ...
     pipelines.errors.InputError: configs/demo_data/nli.jsonl, line 1, field 'premise': expected at most 100 characters
 
-A run folder (one with `kept/*.parquet`, as every stage writes) contributes its kept records;
-anything else is read as a record file (`read_table`). `check(dataset)` validates one source
-before any work and raises InputError with a 0-based `row`; the error then names the file, and
-the row becomes the file's line number where the format has lines. All sources must share their columns.
+A run folder (one with `kept/*.parquet`, as every stage writes) contributes its kept records,
+a folder of `*.parquet` parts (such as a run folder's `kept/` or `best_of_n/`) each of its
+parts; anything else is read as a record file (`read_table`). `check(dataset)` validates one
+source before any work and raises InputError with a 0-based `row`; the error then names the
+file, and the row becomes the file's line number where the format has lines. All sources must
+share their columns.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 import datasets
 
 from pipelines.errors import InputError
-from pipelines.io.readers import read_table
+from pipelines.io.readers import detect_format, parquet_parts, read_table
 
 
 def is_run_folder(path: str | Path) -> bool:
@@ -32,14 +34,17 @@ def is_run_folder(path: str | Path) -> bool:
 
 
 def source_files(paths: Sequence[str | Path]) -> list[Path]:
-    """The files to read: a run folder stands for its `kept/*.parquet`."""
+    """The files to read: a run folder stands for its `kept/*.parquet`, a folder of parquet
+    parts for its parts (so errors name the part file)."""
     files: list[Path] = []
     for path in map(Path, paths):
         if is_run_folder(path):
-            found = sorted((path / "kept").glob("*.parquet"))
+            found = parquet_parts(path / "kept")
             if not found:
                 raise InputError("run folder has no kept/*.parquet; did its stage finish?", file=path)
             files.extend(found)
+        elif path.is_dir() and detect_format(path) == "parquet":
+            files.extend(parquet_parts(path))
         else:
             files.append(path)
     return files

@@ -98,12 +98,14 @@ def write_run(out: str | Path, *, stage: str, kept: datasets.Dataset, rejected: 
               stats: dict[str, Any], config: dict[str, Any] | None = None,
               inputs: dict[str, str] | None = None, jsonl: bool = False,
               extra_files: list[str] = (),
-              extra_datasets: dict[str, datasets.Dataset] | None = None) -> dict[str, Any]:
+              extra_datasets: dict[str, datasets.Dataset] | None = None,
+              run_info: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write a complete run folder and return its manifest.
 
     `inputs` maps each input file to its sha256; `extra_files` names files the caller already
     wrote into `out` (plots, reports) so the manifest checksums them too; `extra_datasets` are
-    further outputs written like `kept` (e.g. `best_of_n/part-00000.parquet`).
+    further outputs written like `kept` (e.g. `best_of_n/part-00000.parquet`); `run_info`
+    (orchestrator run ids, records in, code digest) goes into the manifest as `run`.
     """
     out = Path(out)
     invalidate_run(out)
@@ -121,7 +123,7 @@ def write_run(out: str | Path, *, stage: str, kept: datasets.Dataset, rejected: 
     files.extend((rel, None) for rel in extra_files)
     return write_manifest(out, stage=stage, files=files,
                           rows={name: len(ds) for name, ds in outputs.items()},
-                          inputs=inputs, config=config)
+                          inputs=inputs, config=config, run_info=run_info)
 
 
 def invalidate_run(out: str | Path) -> None:
@@ -133,9 +135,11 @@ def invalidate_run(out: str | Path) -> None:
 
 def write_manifest(out: str | Path, *, stage: str, files: list[tuple[str, int | None]],
                    rows: dict[str, int], inputs: dict[str, str] | None = None,
-                   config: dict[str, Any] | None = None) -> dict[str, Any]:
+                   config: dict[str, Any] | None = None,
+                   run_info: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write `out`'s manifest (last, so a folder with a matching manifest is complete): the
-    sha256, size and row count of each of `files` (paths relative to `out`, already written)."""
+    sha256, size and row count of each of `files` (paths relative to `out`, already written),
+    and `run_info` as `run`."""
     out = Path(out)
     manifest = {
         "stage": stage,
@@ -147,6 +151,7 @@ def write_manifest(out: str | Path, *, stage: str, files: list[tuple[str, int | 
         "inputs": inputs or {},
         "config": config or {},
         "versions": package_versions(),
+        **({"run": run_info} if run_info is not None else {}),
     }
     write_json(out / MANIFEST, manifest)
     return manifest

@@ -12,7 +12,9 @@
   model when the judge is one of the models that generated the records (compared on the model
   name, whatever the backend).
 
-A figure with nothing to count over is None, never 0.
+A figure with nothing to count over is None, never 0. `basis` says what each share rests on:
+{"decisive": d, "of": n}, the d decisive verdicts it is computed from among the n it looked at
+(a P(prefer longer) of 1.0 from 1 of 60 verdicts says little).
 
     >>> from pipelines.judge.pairwise import OrderVerdict
     >>> judgements = [PairJudgement(OrderVerdict("A"), OrderVerdict("B")),   # x both times
@@ -35,6 +37,10 @@ def _share(hits: int, total: int) -> float | None:
     return hits / total if total else None
 
 
+def basis(decisive: int, of: int) -> dict[str, int]:
+    return {"decisive": decisive, "of": of}
+
+
 def pairwise_bias(judgements: Sequence[PairJudgement],
                   lengths: Sequence[tuple[int, int]]) -> dict[str, Any]:
     """Bias figures of a both-order pairwise run; `lengths[i]` = (len x, len y) of pair i."""
@@ -52,7 +58,10 @@ def pairwise_bias(judgements: Sequence[PairJudgement],
             "p_prefer_first": _share(first, len(decisive)),
             "p_prefer_longer": _share(longer, len(unequal)),
             "pairs": len(judgements), "pairs_both_parsed": len(both),
-            "decisive_verdicts": len(decisive)}
+            "decisive_verdicts": len(decisive),
+            "basis": {"position_consistency": basis(sum(j.winner in ("x", "y") for j in both), len(both)),
+                      "p_prefer_first": basis(len(decisive), len(singles)),
+                      "p_prefer_longer": basis(len(unequal), len(singles))}}
 
 
 def length_bias(winners: Sequence[Winner | None], lengths: Sequence[tuple[int, int]]) -> dict[str, Any]:
@@ -61,7 +70,8 @@ def length_bias(winners: Sequence[Winner | None], lengths: Sequence[tuple[int, i
     longer = sum((w == "x") == (lx > ly) for w, lx, ly in unequal)
     return {"position_consistency": None, "p_prefer_first": None,
             "p_prefer_longer": _share(longer, len(unequal)),
-            "pairs": len(winners), "decisive_verdicts": sum(w in ("x", "y") for w in winners)}
+            "pairs": len(winners), "decisive_verdicts": sum(w in ("x", "y") for w in winners),
+            "basis": {"p_prefer_longer": basis(len(unequal), len(winners))}}
 
 
 def model_name(label: str) -> str:

@@ -13,7 +13,9 @@
       max_new_tokens: 64               # parse mode: room for the score line and a short reason
       comparison: pairwise             # pairs (judge-eval, preferences): pairwise both-order
                                        # judging, or rating each answer and comparing scores
-      margin: 0.5                      # rating comparison: a win needs a score gap >= margin
+      margin: null                     # rating comparison: a win needs a score gap >= margin;
+                                       # null = 0.5 in parse mode (scores move in half points),
+                                       # 0 in logprob mode (expected scores are continuous)
       seed: 0                          # judge-eval's random baseline
 """
 
@@ -31,6 +33,10 @@ ScoringMode = Literal["parse", "logprob"]
 Comparison = Literal["pairwise", "rating"]
 
 SCORE_MIN, SCORE_MAX = 0, 5
+DEFAULT_MARGIN: dict[str, float] = {"parse": 0.5, "logprob": 0.0}
+"""Rating comparison's margin per scoring mode when the config leaves it unset: parsed scores
+are whole or half points, while expected scores span about one point, where any fixed gap
+would turn most pairs into ties."""
 
 
 class JudgeConfig(StageConfig):
@@ -41,5 +47,10 @@ class JudgeConfig(StageConfig):
     threshold: float = Field(4.5, ge=SCORE_MIN, le=SCORE_MAX)
     max_new_tokens: int = Field(64, ge=1, le=4096)
     comparison: Comparison = "pairwise"
-    margin: float = Field(0.5, ge=0, le=SCORE_MAX)
+    margin: float | None = Field(None, ge=0, le=SCORE_MAX)
     seed: int = 0
+
+    @property
+    def rating_margin(self) -> float:
+        """The margin the rating comparison uses: `margin`, or the mode's default."""
+        return self.margin if self.margin is not None else DEFAULT_MARGIN[self.mode]

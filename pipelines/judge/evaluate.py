@@ -12,6 +12,13 @@ rated, the higher score wins by at least `margin`). The judge's figures:
 
 and two baselines on the same rows, with the same agreement definition: `longest` picks the
 longer response (characters; equal lengths tie), `random` picks one with a seeded generator.
+Every share comes with its `basis`: how many decisive verdicts it rests on, of how many
+(`{"decisive": 1, "of": 60}`; for the parse-failure rate `{"failed": 3, "of": 120}` calls), and
+the table prints it beside the share, e.g. `1.00 (1 of 60 decisive)`.
+
+With `comparison: rating` the margin is `config.rating_margin`: 0.5 in parse mode and 0 in
+logprob mode unless set (expected scores span about a point; a fixed 0.5 made nearly every
+pair a tie).
 
     >>> from tests.fakes import ScriptedGenerator
     >>> labelled = datasets.Dataset.from_list(
@@ -35,6 +42,7 @@ from typing import Any
 import datasets
 
 from pipelines.judge.bias import (
+    basis,
     generator_labels,
     length_bias,
     pairwise_bias,
@@ -63,6 +71,19 @@ def agreement_figures(winners: Sequence[Winner | None]) -> dict[str, Any]:
     return {"agreement": wins / n if n else None,
             "agreement_decisive": wins / decisive if decisive else None,
             "tie_rate": sum(w == "tie" for w in winners) / n if n else None}
+
+
+def agreement_basis(winners: Sequence[Winner | None]) -> dict[str, dict[str, int]]:
+    """What agreement, agreement_decisive and tie_rate rest on: decisive verdicts of all rows."""
+    both = basis(sum(w in ("x", "y") for w in winners), len(winners))
+    return {"agreement": both, "agreement_decisive": both, "tie_rate": both}
+
+
+def with_basis(winners: Sequence[Winner | None], bias: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """Agreement figures, bias figures and `more`, with one merged `basis`."""
+    merged = {**agreement_basis(winners), **bias.get("basis", {}), **more.pop("basis", {})}
+    rest = {k: v for k, v in bias.items() if k != "basis"}
+    return {**agreement_figures(winners), **rest, **more, "basis": merged}
 
 
 def longest_baseline(lengths: Sequence[tuple[int, int]]) -> list[Winner]:
@@ -97,7 +118,8 @@ def evaluate_judge(records: datasets.Dataset, config: JudgeConfig, *, model: Gen
     else:
         ratings = rate([e for pair in pairs for e in pair], model, **opts)
         chosen, rejected = ratings[0::2], ratings[1::2]
-        winners = [compare_scores(c.score, r.score, config.margin) for c, r in zip(chosen, rejected)]
+        winners = [compare_scores(c.score, r.score, config.rating_margin)
+                   for c, r in zip(chosen, rejected)]
         failures = sum(not r.ok for r in ratings)
         bias = length_bias(winners, lengths)
         for detail, c, r, w in zip(details, chosen, rejected, winners):
@@ -110,14 +132,14 @@ def evaluate_judge(records: datasets.Dataset, config: JudgeConfig, *, model: Gen
         "file": file, "rows": len(rows),
         "judge": {"model": model.name, "aspect": config.aspect, "mode": config.mode,
                   "comparison": config.comparison,
-                  **({"margin": config.margin} if config.comparison == "rating" else {})},
-        "judge_metrics": {**agreement_figures(winners), **bias,
-                          "parse_failure_rate": failures / calls if calls else None,
-                          "pairs_without_verdict": sum(w is None for w in winners)},
+                  **({"margin": config.rating_margin} if config.comparison == "rating" else {})},
+        "judge_metrics": with_basis(winners, bias,
+                                    parse_failure_rate=failures / calls if calls else None,
+                                    pairs_without_verdict=sum(w is None for w in winners),
+                                    basis={"parse_failure_rate": {"failed": failures, "of": calls}}),
         "baselines": {
-            "longest": {**agreement_figures(longest), **length_bias(longest, lengths)},
-            "random": {**agreement_figures(random_baseline(len(rows), config.seed)),
-                       "seed": config.seed},
+            "longest": with_basis(longest, length_bias(longest, lengths)),
+            "random": with_basis(random_baseline(len(rows), config.seed), {}, seed=config.seed),
         },
         "self_preference": warning,
         "seconds": round(time.perf_counter() - started, 3),
@@ -125,11 +147,25 @@ def evaluate_judge(records: datasets.Dataset, config: JudgeConfig, *, model: Gen
     return report, details
 
 
+def share_cell(value: float | None, rests_on: dict[str, int] | None) -> str | None:
+    """A share with what it rests on: '1.00 (1 of 60 decisive)', '0.05 (3 of 60 calls failed)'.
+
+    >>> share_cell(None, {"decisive": 0, "of": 60})
+    '- (0 of 60 decisive)'
+    """
+    if rests_on is None:
+        return None if value is None else f"{value:.2f}"
+    shown = "-" if value is None else f"{value:.2f}"
+    if "failed" in rests_on:
+        return f"{shown} ({rests_on['failed']} of {rests_on['of']} calls failed)"
+    return f"{shown} ({rests_on['decisive']} of {rests_on['of']} decisive)"
+
+
 def report_table(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The report as table rows (judge, longest, random), figures rounded to 3 places."""
+    """The report as table rows (judge, longest, random); every share as `share_cell` text."""
     def row(method: str, figures: dict[str, Any]) -> dict[str, Any]:
-        return {c: method if c == "method" else
-                (round(figures[c], 3) if isinstance(figures.get(c), float) else figures.get(c))
+        rests_on = figures.get("basis", {})
+        return {c: method if c == "method" else share_cell(figures.get(c), rests_on.get(c))
                 for c in TABLE_COLUMNS}
     judge = report["judge"]
     name = f"judge {judge['model']} ({judge['comparison']}, {judge['mode']})"

@@ -107,6 +107,8 @@ def judge_pairs(pairs: Sequence[Pair], generator: Generator, *, aspect: str = "a
     if not conversations:
         return []
     if mode == "parse":
+        if progress:
+            progress(0, len(conversations))
         outputs = generator.generate(conversations, GenerationParams(max_new_tokens=max_new_tokens),
                                      progress=progress)
         verdicts = [_parsed(out[0].text) for out in outputs]

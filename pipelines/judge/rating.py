@@ -32,7 +32,7 @@ from pipelines.judge.examples import Example
 from pipelines.judge.parse import ParseError, parse_score
 from pipelines.judge.prompts import SCORE_LABEL, rating_prompt
 from pipelines.judge.tokens import pick_split
-from pipelines.models.params import GenerationParams, Generator
+from pipelines.models.params import GenerationParams, Generator, shifted
 from pipelines.stage import Progress
 
 SCORE_VALUES = [str(s) for s in range(SCORE_MIN, SCORE_MAX + 1)]
@@ -82,6 +82,8 @@ def rate(examples: Sequence[Example], generator: Generator, *, aspect: str = "ac
         return []
     if mode == "parse":
         params = GenerationParams(max_new_tokens=max_new_tokens)
+        if progress:
+            progress(0, len(conversations))
         outputs = generator.generate(conversations, params, progress=progress)
         return [_parsed(out[0].text) for out in outputs]
     prefix, candidates = pick_split(generator, SCORE_LABEL, SCORE_VALUES)
@@ -91,12 +93,17 @@ def rate(examples: Sequence[Example], generator: Generator, *, aspect: str = "ac
 
 def score_in_chunks(generator: Generator, conversations: list, prefix: str, candidates: list[str],
                     progress: Progress | None = None, chunk: int = SCORE_CHUNK) -> list[dict[str, float]]:
-    """`score_tokens` over `chunk` conversations at a time, reporting progress after each."""
+    """`score_tokens` over `chunk` conversations at a time. Progress, over all conversations,
+    starts at 0 and moves after every batch the backend runs."""
     scored: list[dict[str, float]] = []
-    for start in range(0, len(conversations), chunk):
-        scored.extend(generator.score_tokens(conversations[start:start + chunk], prefix, candidates))
+    total = len(conversations)
+    if progress:
+        progress(0, total)
+    for start in range(0, total, chunk):
+        scored.extend(generator.score_tokens(conversations[start:start + chunk], prefix, candidates,
+                                             progress=shifted(progress, start, total)))
         if progress:
-            progress(len(scored), len(conversations))
+            progress(len(scored), total)
     return scored
 
 

@@ -17,6 +17,7 @@ crash loses at most the chunk in flight.
     (1, 1, 1)
 
 `score_tokens` results are cached the same way (key: prefix and candidates instead of params).
+Progress counts cached prompts as done at once, then follows the inner backend's batches.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pipelines.models.params import (
     GenerationParams,
     Generator,
     as_dicts,
+    shifted,
 )
 from pipelines.records import content_id
 from pipelines.stage import Progress
@@ -72,14 +74,17 @@ class CachedGenerator:
         todo = [i for i, k in enumerate(keys) if k not in cached]
         self.hits += len(keys) - len(todo)
         self.misses += len(todo)
+        if progress:
+            progress(len(keys) - len(todo), len(keys))
         for start in range(0, len(todo), self.chunk):
             part = todo[start:start + self.chunk]
-            values = compute(part)
+            before = len(keys) - len(todo) + start
+            values = compute(part, shifted(progress, before, len(keys)))
             fresh = {keys[i]: v for i, v in zip(part, values)}
             self._put(fresh)
             cached.update(fresh)
             if progress:
-                progress(len(keys) - len(todo) + start + len(part), len(keys))
+                progress(before + len(part), len(keys))
         return [cached[k] for k in keys]
 
     def generate(self, conversations: list[Conversation], params: GenerationParams,
@@ -88,15 +93,15 @@ class CachedGenerator:
         head = [self.name, params.model_dump(mode="json")]
         keys = ["g" + content_id(*head, as_dicts(c)) for c in conversations]
 
-        def compute(indices: list[int]) -> list[Any]:
-            out = self.inner.generate([conversations[i] for i in indices], params)
+        def compute(indices: list[int], inner: Progress | None) -> list[Any]:
+            out = self.inner.generate([conversations[i] for i in indices], params, progress=inner)
             return [[c.model_dump() for c in completions] for completions in out]
 
         values = self._run(keys, compute, progress)
         return [[Completion(**c) for c in completions] for completions in values]
 
-    def score_tokens(self, conversations: list[Conversation], prefix: str,
-                     candidates: list[str]) -> list[dict[str, float]]:
+    def score_tokens(self, conversations: list[Conversation], prefix: str, candidates: list[str],
+                     *, progress: Progress | None = None) -> list[dict[str, float]]:
         keys = ["s" + content_id(self.name, prefix, candidates, as_dicts(c)) for c in conversations]
-        return self._run(keys, lambda idx: self.inner.score_tokens(
-            [conversations[i] for i in idx], prefix, candidates), None)
+        return self._run(keys, lambda idx, inner: self.inner.score_tokens(
+            [conversations[i] for i in idx], prefix, candidates, progress=inner), progress)

@@ -3,8 +3,10 @@
 Loads a local folder, a hub id (only when the config names one), a `.gguf` file, or — when no
 model is named — the embedded SmolLM2-135M-Instruct. Device and dtype are chosen from what the
 machine has (cuda > mps > cpu; bf16/fp16 on GPUs, fp32 on CPU). Prompts are rendered with the
-tokenizer's chat template, sorted by length, and packed into batches whose padded size
-(prompt + new tokens, times n and beams) stays under `max_batch_tokens`.
+tokenizer's chat template into token ids in which only the template's markers are special
+tokens (`pipelines.models.chat_tokens`: a special-token string in data is plain text), sorted
+by length, and packed into batches whose padded size (prompt + new tokens, times n and beams)
+stays under `max_batch_tokens`.
 
 Decoding: greedy, beam search (num_beams, length_penalty), sampling (temperature, top-k, top-p),
 repetition penalty, and OpenAI-style presence/frequency penalties (a logits processor: a token's
@@ -38,15 +40,16 @@ from transformers import (
 )
 
 from pipelines.embedded import embedded_model_dir
+from pipelines.models.chat_tokens import chat_token_ids
 from pipelines.models.config import ModelConfig
 from pipelines.models.params import (
     Completion,
     Conversation,
     GenerationParams,
-    as_dicts,
     cut_at_stop,
 )
 from pipelines.stage import Progress
+from pipelines.threads import apply_configured
 
 
 class PresenceFrequencyPenalty(LogitsProcessor):
@@ -128,6 +131,7 @@ def plan_batches(lengths: list[int], per_item: int, multiplier: int, max_tokens:
 
 class TransformersGenerator:
     def __init__(self, config: ModelConfig | None = None) -> None:
+        apply_configured()  # the process's thread count, now that torch is loaded
         self.config = config or ModelConfig()
         self.name = self.config.label
         self.device = pick_device(self.config.device)
@@ -154,10 +158,10 @@ class TransformersGenerator:
         self._lock = threading.Lock()
 
     # prompts -------------------------------------------------------------------------------
-    def render(self, conversation: Conversation, prefix: str = "") -> str:
-        text = self.tokenizer.apply_chat_template(as_dicts(conversation), tokenize=False,
-                                                  add_generation_prompt=True)
-        return text + prefix
+    def prompt_ids(self, conversation: Conversation, prefix: str = "") -> list[int]:
+        """The chat rendered with the template and then `prefix`, as token ids; special-token
+        strings in the contents are plain text (`pipelines.models.chat_tokens`)."""
+        return chat_token_ids(self.tokenizer, conversation, prefix=prefix)
 
     def _encode(self, texts: list[str]) -> list[list[int]]:
         return self.tokenizer(texts, add_special_tokens=False)["input_ids"]
@@ -201,7 +205,7 @@ class TransformersGenerator:
                   progress: Progress | None) -> list[list[Completion]]:
         if params.seed is not None:
             torch.manual_seed(params.seed)
-        prompts = self._encode([self.render(c) for c in conversations])
+        prompts = [self.prompt_ids(c) for c in conversations]
         results: list[list[Completion]] = [[] for _ in prompts]
         batches = plan_batches([len(p) for p in prompts], params.max_new_tokens,
                                params.n * params.num_beams, self.config.max_batch_tokens,
@@ -263,35 +267,39 @@ class TransformersGenerator:
             logprobs=[float(x) for x in logprobs[:len(kept)]] if logprobs is not None else None)
 
     # scoring -------------------------------------------------------------------------------
-    def score_tokens(self, conversations: list[Conversation], prefix: str,
-                     candidates: list[str]) -> list[dict[str, float]]:
+    def score_tokens(self, conversations: list[Conversation], prefix: str, candidates: list[str],
+                     *, progress: Progress | None = None) -> list[dict[str, float]]:
         with self._lock:
-            return self._score_tokens(conversations, prefix, candidates)
+            return self._score_tokens(conversations, prefix, candidates, progress)
 
     @torch.inference_mode()
     def _score_tokens(self, conversations: list[Conversation], prefix: str,
-                      candidates: list[str]) -> list[dict[str, float]]:
-        prompts = self._encode([self.render(c, prefix) for c in conversations])
+                      candidates: list[str], progress: Progress | None) -> list[dict[str, float]]:
+        prompts = [self.prompt_ids(c, prefix) for c in conversations]
         cand_ids = self._encode(candidates)
         empty = [c for c, ids in zip(candidates, cand_ids) if not ids]
         if empty:
             raise ValueError(f"candidates {empty!r} tokenize to nothing")
         if all(len(ids) == 1 for ids in cand_ids):
-            return self._score_single(prompts, candidates, [ids[0] for ids in cand_ids])
-        return self._score_sequences(prompts, candidates, cand_ids)
+            return self._score_single(prompts, candidates, [ids[0] for ids in cand_ids], progress)
+        return self._score_sequences(prompts, candidates, cand_ids, progress)
 
-    def _score_single(self, prompts, candidates, ids) -> list[dict[str, float]]:
+    def _score_single(self, prompts, candidates, ids, progress: Progress | None) -> list[dict[str, float]]:
         scores: list[dict[str, float]] = [{} for _ in prompts]
         wanted = torch.tensor(ids, device=self.device)
         shared = shared_prefix_length(prompts, MIN_SHARED_PREFIX)
         cache = self._prefill(prompts[0][:shared]) if shared else None
         rest = [p[shared:] for p in prompts]
+        done = 0
         for batch in plan_batches([len(r) for r in rest], shared, 1, self.config.max_batch_tokens,
                                   self.config.max_batch_size):
             logits = self._last_logits([rest[i] for i in batch], shared, cache)
             logprobs = torch.log_softmax(logits.float(), dim=-1)[:, wanted].tolist()
             for i, row in zip(batch, logprobs):
                 scores[i] = dict(zip(candidates, row))
+            done += len(batch)
+            if progress:
+                progress(done, len(prompts))
         return scores
 
     def _prefill(self, tokens: list[int]) -> DynamicCache:
@@ -322,10 +330,12 @@ class TransformersGenerator:
                          use_cache=True, logits_to_keep=1, **{self._cache_argument(): batch_cache})
         return out.logits[:, -1, :]
 
-    def _score_sequences(self, prompts, candidates, cand_ids) -> list[dict[str, float]]:
+    def _score_sequences(self, prompts, candidates, cand_ids,
+                         progress: Progress | None) -> list[dict[str, float]]:
         pairs = [(i, c) for i in range(len(prompts)) for c in range(len(candidates))]
         seqs = [prompts[i] + cand_ids[c] for i, c in pairs]
         scores: list[dict[str, float]] = [{} for _ in prompts]
+        done = 0
         for batch in plan_batches([len(s) for s in seqs], 0, 1, self.config.max_batch_tokens,
                                   self.config.max_batch_size):
             input_ids, mask = self._pad([seqs[j] for j in batch])
@@ -338,4 +348,7 @@ class TransformersGenerator:
                 positions = torch.arange(keep - k - 1, keep - 1, device=self.device)
                 targets = torch.tensor(cand_ids[c], device=self.device)
                 scores[i][candidates[c]] = float(logprobs[row, positions, targets].sum())
+            done += len(batch)
+            if progress:  # in conversations: every candidate of one is a row of its own
+                progress(done // len(candidates), len(prompts))
         return scores

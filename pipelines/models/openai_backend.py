@@ -173,8 +173,8 @@ class OpenAIGenerator:
                                   logprobs=logprobs if params.logprobs else None))
         return out
 
-    def score_tokens(self, conversations: list[Conversation], prefix: str,
-                     candidates: list[str]) -> list[dict[str, float]]:
+    def score_tokens(self, conversations: list[Conversation], prefix: str, candidates: list[str],
+                     *, progress: Progress | None = None) -> list[dict[str, float]]:
         if not self.options.extensions:
             raise UnsupportedParameter("score_tokens", "openai", "it continues an assistant "
                                        "prefix, a vLLM/SGLang extension: set openai.extensions: true")
@@ -184,7 +184,7 @@ class OpenAIGenerator:
                    "continue_final_message": True, "add_generation_prompt": False}
                   for c in conversations]
         scores = []
-        for data in self._map(bodies, None):
+        for data in self._map(bodies, progress):
             content = (data["choices"][0].get("logprobs") or {}).get("content") or []
             top = {t["token"]: float(t["logprob"]) for t in (content[0]["top_logprobs"] if content else [])}
             scores.append({c: top.get(c, -math.inf) for c in candidates})

@@ -91,15 +91,16 @@ class BackendError(TunesetError, RuntimeError):
 
 @runtime_checkable
 class Generator(Protocol):
-    """What every model stage talks to. `n` overrides `params.n` when given."""
+    """What every model stage talks to. `n` overrides `params.n` when given; `progress(done,
+    total)`, in conversations, is called after every batch the backend runs."""
 
     name: str
 
     def generate(self, conversations: list[Conversation], params: GenerationParams,
                  n: int | None = None, *, progress: Progress | None = None) -> list[list[Completion]]: ...
 
-    def score_tokens(self, conversations: list[Conversation], prefix: str,
-                     candidates: list[str]) -> list[dict[str, float]]: ...
+    def score_tokens(self, conversations: list[Conversation], prefix: str, candidates: list[str],
+                     *, progress: Progress | None = None) -> list[dict[str, float]]: ...
 
 
 def as_dicts(conversation: Conversation) -> list[dict[str, str]]:
@@ -111,6 +112,14 @@ def as_dicts(conversation: Conversation) -> list[dict[str, str]]:
         else:
             out.append({"role": m["role"], "content": m["content"]})
     return out
+
+
+def shifted(progress: Progress | None, offset: int, total: int) -> Progress | None:
+    """`progress` for a part of a larger job: the part's `done` is counted after `offset` items,
+    out of the job's `total`."""
+    if progress is None:
+        return None
+    return lambda done, _part_total: progress(offset + done, total)
 
 
 def cut_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:

@@ -1,11 +1,12 @@
 """vLLM backend (extra `gpu`): the Generator protocol on `vllm.LLM`.
 
-Prompts are rendered with the model's chat template and passed as token ids (the same ids the
-transformers backend would use), sampled with `SamplingParams` (n, temperature, top-k/p,
-presence/frequency/repetition penalties, stop, seed, log-probs), or searched with
-`LLM.beam_search` for num_beams > 1. `score_tokens` appends each candidate's tokens to the
-prompt and reads their log-probs back with `prompt_logprobs=0`, which with prefix caching costs
-little more than one prefill per conversation.
+Prompts are rendered with the model's chat template and passed as token ids, the same ids the
+transformers backend uses: only the template's markers are special tokens, a special-token
+string in data is plain text (`pipelines.models.chat_tokens`). They are sampled with
+`SamplingParams` (n, temperature, top-k/p, presence/frequency/repetition penalties, stop, seed,
+log-probs), or searched with `LLM.beam_search` for num_beams > 1. `score_tokens` appends each
+candidate's tokens to the prompt and reads their log-probs back with `prompt_logprobs=0`, which
+with prefix caching costs little more than one prefill per conversation.
 
 vllm is imported when the backend is built; without it the error names the extra to install.
 """
@@ -16,12 +17,12 @@ from typing import Any
 
 from pipelines.embedded import embedded_model_dir
 from pipelines.errors import MissingExtraError
+from pipelines.models.chat_tokens import chat_token_ids
 from pipelines.models.config import ModelConfig
 from pipelines.models.params import (
     Completion,
     Conversation,
     GenerationParams,
-    as_dicts,
     cut_at_stop,
 )
 from pipelines.stage import Progress
@@ -50,9 +51,7 @@ class VLLMGenerator:
         self.tokenizer = self.llm.get_tokenizer()
 
     def _ids(self, conversation: Conversation, prefix: str = "") -> list[int]:
-        text = self.tokenizer.apply_chat_template(as_dicts(conversation), tokenize=False,
-                                                  add_generation_prompt=True)
-        return self.tokenizer(text + prefix, add_special_tokens=False)["input_ids"]
+        return chat_token_ids(self.tokenizer, conversation, prefix=prefix)
 
     def _sampling(self, params: GenerationParams) -> Any:
         kwargs: dict[str, Any] = {
@@ -110,8 +109,8 @@ class VLLMGenerator:
             results.append(best)
         return results
 
-    def score_tokens(self, conversations: list[Conversation], prefix: str,
-                     candidates: list[str]) -> list[dict[str, float]]:
+    def score_tokens(self, conversations: list[Conversation], prefix: str, candidates: list[str],
+                     *, progress: Progress | None = None) -> list[dict[str, float]]:
         cand_ids = [self.tokenizer(c, add_special_tokens=False)["input_ids"] for c in candidates]
         bases = [self._ids(c, prefix) for c in conversations]
         prompts = [{"prompt_token_ids": base + ids} for base in bases for ids in cand_ids]
@@ -123,4 +122,6 @@ class VLLMGenerator:
             ids = cand_ids[c]
             steps = out.prompt_logprobs[-len(ids):]
             scores[i][candidates[c]] = float(sum(step[t].logprob for step, t in zip(steps, ids)))
+        if progress:  # vLLM schedules the whole call itself
+            progress(len(conversations), len(conversations))
         return scores

@@ -14,7 +14,6 @@ every candidate) plus the pair when there is one, the level and every score:
 `preferences_too_few_responses` (prompt level), `preferences_tie`, `preferences_below_margin`,
 `preferences_length_ratio`, `preferences_length_balance` (pair level).
 
-    >>> from pipelines.preferences.sampling import SAMPLE_FEATURES
     >>> from pipelines.records import rows_to_dataset
     >>> from tests.pipelines.preferences.helpers import TableScorer
     >>> samples = rows_to_dataset([{"prompt_id": "p", "prompt": [{"role": "user", "content": "q"}],
@@ -40,7 +39,7 @@ from pipelines.judge.bias import self_preference_warning
 from pipelines.models import ModelSource
 from pipelines.preferences.config import PreferenceConfig
 from pipelines.preferences.length import balance, length_ratio, p_chosen_longer
-from pipelines.preferences.sampling import STAGE
+from pipelines.preferences.sampling import SAMPLE_FEATURES, STAGE
 from pipelines.preferences.scorers import Scorer, build_scorer
 from pipelines.preferences.selection import P, select_pairs
 from pipelines.records import (
@@ -54,13 +53,15 @@ from pipelines.records import (
     make_preference,
     to_dataset,
 )
-from pipelines.stage import Progress, Rejections, StageResult
+from pipelines.stage import Progress, Rejections, StageResult, rejected_features
 
 PAIR_COLUMNS = {"level": datasets.Value("string"), "chosen": datasets.Value("string"),
                 "rejected": datasets.Value("string"), "score_chosen": datasets.Value("float64"),
                 "score_rejected": datasets.Value("float64"),
                 "scores": datasets.List(datasets.Value("float64"))}
 """What a rejected sample row adds: prompt or pair level, the pair, and every candidate's score."""
+REJECT_FEATURES = rejected_features(SAMPLE_FEATURES, PAIR_COLUMNS)
+"""The rejected rows' features (for samples with `SAMPLE_FEATURES`)."""
 
 
 def _reject(rejections: Rejections, sample: dict, scores: list, reason: str, detail: str, *,

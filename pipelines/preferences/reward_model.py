@@ -2,7 +2,9 @@
 (what `tuneset train reward` writes), one forward pass per batch.
 
 Each (prompt, response) is rendered with the checkpoint's chat template as a conversation
-ending in the assistant turn, right-padded, and the logit at the last real token is the score.
+ending in the assistant turn (only the template's markers are special tokens: a special-token
+string in a response is plain text, `pipelines.models.chat_tokens`), cut to `max_length` tokens,
+right-padded, and the logit at the last real token is the score.
 
     scores, _ = RewardModelScorer("runs/train/reward").score([[user]], [["Paris.", "Rome."]])
 """
@@ -13,7 +15,9 @@ from pathlib import Path
 
 import torch
 
+from pipelines.models.chat_tokens import chat_token_ids
 from pipelines.models.hf import pick_device, plan_batches
+from pipelines.threads import apply_configured
 
 
 class RewardModelScorer:
@@ -24,6 +28,7 @@ class RewardModelScorer:
                  max_length: int = 2048, trust_remote_code: bool = False) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        apply_configured()
         path = Path(checkpoint)
         if (path / "model").is_dir() and not (path / "config.json").exists():
             path = path / "model"  # a tuneset training run folder
@@ -38,10 +43,11 @@ class RewardModelScorer:
         self.max_batch_tokens, self.max_length = max_batch_tokens, max_length
 
     def _ids(self, conversation: list[dict[str, str]], response: str) -> list[int]:
-        text = self.tokenizer.apply_chat_template(
-            conversation + [{"role": "assistant", "content": response}], tokenize=False)
-        return self.tokenizer(text, add_special_tokens=False, truncation=True,
-                              max_length=self.max_length)["input_ids"]
+        ids = chat_token_ids(self.tokenizer, [*conversation, {"role": "assistant", "content": response}],
+                             add_generation_prompt=False)
+        if getattr(self.tokenizer, "truncation_side", "right") == "left":
+            return ids[-self.max_length:]
+        return ids[:self.max_length]
 
     @torch.inference_mode()
     def score(self, conversations: list[list[dict[str, str]]], responses: list[list[str]]

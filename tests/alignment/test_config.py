@@ -3,14 +3,9 @@ from pathlib import Path
 import pytest
 
 from alignment.args import build_trl_args, check_trainer_options
-from alignment.config import (
-    STAGE_CONFIGS,
-    DPOStageConfig,
-    PPOStageConfig,
-    RewardStageConfig,
-    SFTStageConfig,
-    load_train_config,
-)
+from alignment.config import DPOStageConfig, PPOStageConfig, RewardStageConfig, SFTStageConfig
+from alignment.registry import STAGES
+from alignment.run import load_train_config
 from pipelines.errors import ConfigError
 
 from .helpers import write_instruction_run
@@ -108,7 +103,7 @@ def test_example_configs_parse(stage):
 
     data, problems = read_yaml(REPO / f"configs/train_{stage}.yaml")
     assert not problems and {"dataset", "out", "trainer"} <= set(data)
-    config_cls = STAGE_CONFIGS[stage]
+    config_cls = STAGES[stage].config
     unknown = set(data) - set(config_cls.model_fields)
     assert not unknown
 

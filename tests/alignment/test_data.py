@@ -117,3 +117,10 @@ def test_split_holds_out_a_rounded_share(tmp_path, n, fraction, held):
     data = load_instructions(write_instruction_run(tmp_path / "run", n=n))
     train, evals = split(data.dataset, fraction, seed=0)
     assert (len(evals) if evals is not None else 0) == held and len(train) == n - held
+
+
+def test_a_run_folder_and_its_kept_folder_load_the_same_records(tmp_path):
+    run = write_preference_run(tmp_path / "preferences", n=3)
+    kept = load_preferences(run / "kept")
+    assert kept.dataset.to_list() == load_preferences(run).dataset.to_list()
+    assert list(kept.files) == [str(run / "kept/part-00000.parquet")]

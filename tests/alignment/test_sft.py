@@ -7,7 +7,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from alignment.common import run_trainer
 from alignment.config import SFTStageConfig
 from alignment.data import load_instructions
-from alignment.sft import build_sft_trainer, train_sft
+from alignment.run import train
+from alignment.sft import build_sft_trainer
 from pipelines.errors import InputError
 
 from .helpers import fell, logged, trainable, unchanged, write_instruction_run, write_jsonl
@@ -87,5 +88,5 @@ def test_bad_records_stop_before_any_model_loads(tiny_model, tmp_path, monkeypat
     path = write_jsonl(tmp_path / "d.jsonl", [{"messages": [{"role": "user", "content": "hi"}]}])
     config = SFTStageConfig(dataset=path, model=str(tiny_model), out=tmp_path / "out")
     with pytest.raises(InputError, match="line 1, field 'messages': no assistant turn"):
-        train_sft(config)
+        train(config)
     assert not (tmp_path / "out").exists()

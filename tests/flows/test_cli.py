@@ -104,6 +104,12 @@ def test_run_command_runs_the_demo_config(tmp_path, monkeypatch):
     assert by_stage["judge"]["in"] == by_stage["dedup"]["kept"]
     assert by_stage["preferences"]["in"] == by_stage["judge"]["kept"] > 0
     assert by_stage["preferences"]["kept"] > 0
+    (published,) = summary["publish"]["targets"]  # the demo's publish: section, last stage
+    assert published["status"] == "published" and published["target"] == str(tmp_path / "dataset")
+    assert sum(published["rows"]["sft"].values()) == by_stage["judge"]["kept"]
+    assert sum(published["rows"]["preferences"].values()) == by_stage["preferences"]["kept"]
+    assert "load_dataset" in (tmp_path / "dataset" / "README.md").read_text()
+    assert "publish:" in (tmp_path / "pipeline.yaml").read_text()
 
 
 @pytest.mark.usefixtures("prefect_harness", "embedded_generator")

@@ -87,3 +87,5 @@ def test_demo_config_with_the_embedded_models(tmp_path):
     assert all(verify_run(tmp_path / s) for s in ("judge", "preferences"))
     pairs = json.loads((tmp_path / "preferences" / "stats.json").read_text())
     assert pairs["prompts"] == stats["kept"] and pairs["pairs"] > 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["publish"]["new_version"] and (tmp_path / "dataset" / "README.md").exists()

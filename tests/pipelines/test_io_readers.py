@@ -105,3 +105,45 @@ def test_require_columns_null_and_messages(write_lines):
                                                 '{"m": [{"role": "user"}]}']))
     with pytest.raises(InputError, match="line 2, field 'm': expected a list of"):
         require_columns(msgs, {"m": "messages"})
+
+
+def _parts(folder, *tables):
+    folder.mkdir(parents=True)
+    for i, rows in enumerate(tables):
+        pq.write_table(pa.Table.from_pylist(rows), folder / f"part-{i:05d}.parquet")
+    return folder
+
+
+def test_a_folder_of_parquet_parts_reads_as_one_table(tmp_path):
+    folder = _parts(tmp_path / "kept", [{"x": "a"}, {"x": "b"}], [{"x": "c"}])
+    table = read_table(folder)
+    assert table.format == "parquet" and table.path == folder
+    assert table.dataset["x"] == ["a", "b", "c"]
+
+
+def test_parquet_parts_with_other_columns_name_the_part(tmp_path):
+    folder = _parts(tmp_path / "kept", [{"x": "a"}], [{"y": "b"}])
+    with pytest.raises(InputError) as err:
+        read_table(folder)
+    assert err.value.file == str(folder / "part-00001.parquet")
+    assert "columns ['y'] differ from those of part-00000.parquet (['x'])" in str(err.value)
+
+
+def test_a_folder_without_records_says_what_a_folder_may_be(tmp_path):
+    (tmp_path / "run/kept").mkdir(parents=True)
+    with pytest.raises(InputError, match=r"a folder of \*\.parquet files .* name its kept/"):
+        read_table(tmp_path / "run")
+
+
+def test_sources_expand_a_run_folder_and_a_parts_folder_to_their_files(tmp_path):
+    from pipelines.io import read_sources, source_files
+
+    run = tmp_path / "run"
+    _parts(run / "kept", [{"x": "a"}], [{"x": "b"}])
+    _parts(tmp_path / "best_of_n", [{"x": "c"}])
+    files = source_files([run, run / "kept", tmp_path / "best_of_n"])
+    assert [f.relative_to(tmp_path).as_posix() for f in files] == [
+        "run/kept/part-00000.parquet", "run/kept/part-00001.parquet",
+        "run/kept/part-00000.parquet", "run/kept/part-00001.parquet",
+        "best_of_n/part-00000.parquet"]
+    assert read_sources([run / "kept", tmp_path / "best_of_n"])["x"] == ["a", "b", "c"]

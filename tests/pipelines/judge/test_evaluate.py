@@ -41,7 +41,10 @@ def test_report_is_json_and_its_table_lists_judge_and_baselines():
     assert json.loads(json.dumps(report)) == report
     table = report_table(report)
     assert [r["method"].split(" ")[0] for r in table] == ["judge", "longest", "random"]
-    assert table[0]["tie_rate"] == 1.0 and table[0]["position_consistency"] == 0.0
+    assert table[0]["tie_rate"] == "1.00 (0 of 4 decisive)"
+    assert table[0]["position_consistency"] == "0.00 (0 of 4 decisive)"
+    assert table[0]["parse_failure_rate"] == "0.00 (0 of 8 calls failed)"
+    assert table[2]["position_consistency"] is None  # a baseline without positions
 
 
 def test_parse_failures_are_counted_per_judge_call():

@@ -192,3 +192,13 @@ def test_score_tokens_reads_top_logprobs_with_extensions():
     assert body["messages"][-1] == {"role": "assistant", "content": "Score: "}
     assert body["continue_final_message"] is True and body["max_tokens"] == 1
     assert scores[0]["4"] == -0.5 and scores[0]["5"] == -1.5 and scores[0]["0"] == -math.inf
+
+
+def test_score_tokens_reports_progress_per_finished_request():
+    top = [{"token": "4", "logprob": -0.5}]
+    logprobs = {"content": [{"token": "4", "logprob": -0.5, "top_logprobs": top}]}
+    seen = []
+    with FaultServer([("ok", reply("4", logprobs=logprobs))]) as server:
+        generator(server.url, extensions=True).score_tokens(
+            [ASK] * 3, "Score: ", ["4"], progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]

@@ -1,77 +1,18 @@
-"""vLLM backend wiring, checked against a stand-in `vllm` module (no GPU here).
-
-The stand-in records what the backend passes to `vllm.LLM`, `SamplingParams` and
-`BeamSearchParams`, and returns outputs shaped like vLLM's `RequestOutput`."""
+"""vLLM backend wiring, checked against a stand-in `vllm` module (no GPU here; see
+`vllm_standin`)."""
 
 import sys
-import types
-from types import SimpleNamespace as NS
 
 import pytest
 
 from pipelines.errors import MissingExtraError
 from pipelines.models import GenerationParams, ModelConfig
-
-
-class CharTokenizer:
-    eos_token_id = 0
-
-    def apply_chat_template(self, messages, tokenize, add_generation_prompt):
-        return "".join(f"<{m['role']}>{m['content']}" for m in messages) + "<assistant>"
-
-    def __call__(self, text, add_special_tokens=False):
-        return {"input_ids": [ord(c) for c in text]}
-
-    def decode(self, ids, skip_special_tokens=True):
-        return "".join(chr(i) for i in ids)
+from tests.pipelines.models.vllm_standin import install_fake_vllm
 
 
 @pytest.fixture
 def fake_vllm(monkeypatch):
-    record = {}
-
-    class LLM:
-        def __init__(self, **kwargs):
-            record["init"] = kwargs
-
-        def get_tokenizer(self):
-            return CharTokenizer()
-
-        def generate(self, prompts, sampling, use_tqdm=False):
-            record.setdefault("generate", []).append((prompts, sampling))
-            if sampling.kwargs.get("prompt_logprobs") == 0:
-                return [NS(prompt_logprobs=[None] + [{t: NS(logprob=-0.25)} for t in p["prompt_token_ids"][1:]])
-                        for p in prompts]
-            n = sampling.kwargs["n"]
-            outs = []
-            for _ in prompts:
-                text = "abc\n\ndef"
-                ids = [ord(c) for c in text]
-                outs.append(NS(outputs=[NS(text=text, token_ids=ids, finish_reason="length",
-                                           logprobs=[{t: NS(logprob=-1.0)} for t in ids])
-                                        for _ in range(n)]))
-            return outs
-
-        def beam_search(self, prompts, params):
-            record["beam"] = params
-            return [NS(sequences=[NS(tokens=p["prompt_token_ids"] + [ord("z"), 0]) for _ in range(params.kw["beam_width"])])
-                    for p in prompts]
-
-    class SamplingParams:
-        def __init__(self, **kwargs):
-            self.kwargs = kwargs
-
-    class BeamSearchParams:
-        def __init__(self, **kw):
-            self.kw = kw
-
-    vllm = types.ModuleType("vllm")
-    vllm.LLM, vllm.SamplingParams = LLM, SamplingParams
-    sp = types.ModuleType("vllm.sampling_params")
-    sp.BeamSearchParams = BeamSearchParams
-    monkeypatch.setitem(sys.modules, "vllm", vllm)
-    monkeypatch.setitem(sys.modules, "vllm.sampling_params", sp)
-    return record
+    return install_fake_vllm(monkeypatch)
 
 
 def _gen(**kw):
@@ -121,3 +62,10 @@ def test_missing_vllm_names_the_extra(monkeypatch):
 
     with pytest.raises(MissingExtraError, match=r"pip install 'tuneset\[gpu\]'"):
         VLLMGenerator(ModelConfig(backend="vllm"))
+
+
+def test_score_tokens_reports_progress_when_the_call_is_done(fake_vllm):
+    seen = []
+    _gen().score_tokens([[{"role": "user", "content": "hi"}]] * 2, "S:", ["1"],
+                        progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(2, 2)]
