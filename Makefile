@@ -1,4 +1,5 @@
-# tuneset: `make demo` runs the demo pipeline, `make test` the test suite. Both set up .venv first.
+# tuneset: `make demo` runs the demo pipeline, `make test` lint plus the test suite (with the
+# doctests of pipelines/). Both set up .venv first.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -21,6 +22,7 @@ demo: setup
 	$(BIN)/tuneset run configs/demo.yaml --out runs/demo
 
 test: setup
+	$(BIN)/ruff check pipelines flows alignment benchmarks tests
 	$(BIN)/python -m pytest -m "not slow"
 
 # the slow tests include the Ray backend's, so test-all also installs the `ray` extra

@@ -21,10 +21,10 @@ import argparse
 import sys
 import time
 
+import datasets
+
 from pipelines.models import GenerationParams, ModelConfig, load_generator
-from pipelines.preferences.config import PreferenceConfig
-from pipelines.preferences.scorers import PairwiseScorer, RatingScorer
-from pipelines.preferences.stage import build_pairs, sample_prompts
+from pipelines.preferences import PreferenceConfig, pair_responses, sample_responses
 
 PROMPTS = [
     "Give two tips for keeping a houseplant alive.", "What is the boiling point of water at sea level?",
@@ -44,29 +44,30 @@ def main() -> int:
     parser.add_argument("--k", type=int, default=4)
     args = parser.parse_args()
     model = load_generator(ModelConfig())
-    conversations = [[{"role": "user", "content": p}] for p in PROMPTS[: args.prompts]]
-    params = GenerationParams(temperature=1.0, top_p=0.95, max_new_tokens=64, seed=0)
-    model.generate(conversations[:1], GenerationParams(max_new_tokens=4))  # warm-up
+    prompts = datasets.Dataset.from_list([{"prompt": p} for p in PROMPTS[: args.prompts]])
+    params = {"temperature": 1.0, "top_p": 0.95, "max_new_tokens": 64, "seed": 0}
+    model.generate([[{"role": "user", "content": "Hi"}]], GenerationParams(max_new_tokens=4))  # warm-up
     start = time.perf_counter()
-    samples = sample_prompts(conversations, [(model, params, args.k)])
+    sampling_config = PreferenceConfig(samplers=[{"params": params, "n": args.k}])
+    samples = sample_responses(prompts, sampling_config, model=model).kept
     sampling = time.perf_counter() - start
     candidates = sum(len(c) for c in samples["candidates"])
     results = {}
-    for name, scorer in (("rating (logprob)", RatingScorer), ("pairwise both orders (logprob)", PairwiseScorer)):
-        config = PreferenceConfig(scorer={"kind": scorer.kind, "judge": {"mode": "logprob",
-                                                                         "aspect": "helpfulness"}})
+    for name, kind in (("rating (logprob)", "rating"), ("pairwise both orders (logprob)", "pairwise")):
+        config = PreferenceConfig(scorer={"kind": kind, "judge": {"mode": "logprob",
+                                                                  "aspect": "helpfulness"}})
         start = time.perf_counter()
-        result, _ = build_pairs(samples, config, scorer(model, config.scorer.judge))
+        result = pair_responses(samples, config, model=model)
         scoring = time.perf_counter() - start
         results[name] = (scoring, len(result.kept), dict(result.stats["rejected"]))
-    print(f"{len(conversations)} prompts x K={args.k} (after dropping duplicates: {candidates} answers); "
+    print(f"{len(prompts)} prompts x K={args.k} (after dropping duplicates: {candidates} answers); "
           f"sampling took {sampling:.1f} s")
     throughput = []
     for name, (scoring, pairs, rejected) in results.items():
         minutes = (sampling + scoring) / 60
-        throughput.append(len(conversations) / minutes)
+        throughput.append(len(prompts) / minutes)
         print(f"  {name:32s} scoring {scoring:7.1f} s  pairs {pairs:3d}  {pairs / minutes:6.1f} pairs/min  "
-              f"{len(conversations) / minutes:6.1f} prompts/min  rejected {rejected}")
+              f"{len(prompts) / minutes:6.1f} prompts/min  rejected {rejected}")
     print(f"ratio rating / pairwise (prompts scored per minute, sampling included): "
           f"{throughput[0] / throughput[1]:.2f}x")
     return 0

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import jinja2
 
-from pipelines.templating import TemplatingConfig, render_templates
+from pipelines.templating import TemplatingConfig, read_task_rows, render_templates
 from pipelines.templating.templates import builtin_templates
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ def tuneset(data: Path) -> int:
                {"name": "rte_dev", "source": data / "glue_rte/dev.tsv", **spec}],
         templates_per_row="all", formats={"zero_shot_no_options": 1},
         mixing={"max_rate": None}, budget={"max_prompt": 1_000_000})
-    return len(render_templates(config).kept)
+    return len(render_templates(read_task_rows(config), config).kept)
 
 
 def timed(fn, repeat: int) -> tuple[float, int]:

@@ -94,38 +94,47 @@ def validate(config: ConfigArg) -> None:
     console.print(f"{config}: ok (stages: {', '.join(loaded.stages()) or 'none'})", soft_wrap=True)
 
 
+JsonlOpt = Annotated[bool, typer.Option(help="also write JSONL copies")]
+
+
+def _spec(label: str, section: str, more: str = ""):
+    return Annotated[Path, typer.Argument(help=f"{label} config: a pipeline config or just its "
+                                               f"`{section}` section{more}")]
+
+
+TemplatingSpec, SelfInstructSpec = _spec("templating", "templating"), _spec("self-instruct", "self_instruct")
+DedupSpec, JudgeSpec = _spec("dedup", "dedup"), _spec("judge", "judge")
+PreferencesSpec = _spec("preference", "preferences", " (with `inputs`)")
+
+
+def _stage(spec: Path, section: str, config_class: type, flow: Callable[..., dict], out: Path,
+           jsonl: bool, check: Callable[[Any], Any] | None = None) -> None:
+    """A record stage's command: load `section` of `spec`, `check` it before Prefect starts,
+    run `flow` into `out`, print the counts."""
+    from pipelines.config import load_section
+
+    config = _run(lambda: load_section(spec, section, config_class))
+    if check is not None:
+        _run(lambda: check(config))
+    _print_counts([_run(lambda: flow(config, str(out), jsonl=jsonl))])
+
+
 @app.command()
-def template(
-    spec: Annotated[Path, typer.Argument(help="templating config: a pipeline config or just its "
-                                              "`templating` section")],
-    out: OutOpt,
-    jsonl: Annotated[bool, typer.Option(help="also write JSONL copies")] = False,
-) -> None:
+def template(spec: TemplatingSpec, out: OutOpt, jsonl: JsonlOpt = False) -> None:
     """Render raw task files into FLAN-style instruction examples."""
     from flows.templating import templating_flow
-    from pipelines.config import load_section
     from pipelines.templating import TemplatingConfig
 
-    config = _run(lambda: load_section(spec, "templating", TemplatingConfig))
-    summary = _run(lambda: templating_flow(config, str(out), jsonl=jsonl))
-    _print_counts([summary])
+    _stage(spec, "templating", TemplatingConfig, templating_flow, out, jsonl)
 
 
 @app.command("self-instruct")
-def self_instruct(
-    config: Annotated[Path, typer.Argument(help="self-instruct config: a pipeline config or just "
-                                                "its `self_instruct` section")],
-    out: OutOpt,
-    jsonl: Annotated[bool, typer.Option(help="also write JSONL copies")] = False,
-) -> None:
+def self_instruct(spec: SelfInstructSpec, out: OutOpt, jsonl: JsonlOpt = False) -> None:
     """Bootstrap new instruction tasks from seed tasks with a model (resumes finished rounds)."""
     from flows.self_instruct import self_instruct_flow
-    from pipelines.config import load_section
-    from pipelines.self_instruct.config import SelfInstructConfig
+    from pipelines.self_instruct import SelfInstructConfig
 
-    loaded = _run(lambda: load_section(config, "self_instruct", SelfInstructConfig))
-    summary = _run(lambda: self_instruct_flow(loaded, str(out), jsonl=jsonl))
-    _print_counts([summary])
+    _stage(spec, "self_instruct", SelfInstructConfig, self_instruct_flow, out, jsonl)
 
 
 @app.command()
@@ -245,32 +254,23 @@ def handoff(
 
 
 @app.command()
-def dedup(
-    spec: Annotated[Path, typer.Argument(help="dedup config: a pipeline config or just its "
-                                              "`dedup` section")],
-    out: OutOpt,
-    jsonl: Annotated[bool, typer.Option(help="also write JSONL copies")] = False,
-) -> None:
+def dedup(spec: DedupSpec, out: OutOpt, jsonl: JsonlOpt = False) -> None:
     """Drop exact and near-duplicate records, and records that match reference sets."""
-    from flows.dedup import dedup_flow, dedup_sources
-    from pipelines.config import load_section
+    from flows.dedup import dedup_flow
     from pipelines.dedup import DedupConfig
+    from pipelines.dedup.inputs import dedup_sources
 
-    config = _run(lambda: load_section(spec, "dedup", DedupConfig))
-    _run(lambda: dedup_sources(config))  # no inputs: say so before starting Prefect
-    summary = _run(lambda: dedup_flow(config, str(out), jsonl=jsonl))
-    _print_counts([summary])
+    _stage(spec, "dedup", DedupConfig, dedup_flow, out, jsonl, check=dedup_sources)
 
 
 @app.command()
 def judge(
-    spec: Annotated[Path, typer.Argument(help="judge config: a pipeline config or just its "
-                                              "`judge` section")],
+    spec: JudgeSpec,
     out: OutOpt,
     inputs: Annotated[list[Path] | None, typer.Option(
         "--input", "-i", help="record file or run folder to judge (repeatable); replaces the "
                               "config's `inputs`")] = None,
-    jsonl: Annotated[bool, typer.Option(help="also write JSONL copies")] = False,
+    jsonl: JsonlOpt = False,
 ) -> None:
     """Rate instruction records with a judge model and keep those at or above the threshold."""
     from flows.judge import judge_flow
@@ -350,22 +350,13 @@ def _judge_config(spec: Path | None, *, inputs: list[Path] | None = None,
 
 
 @app.command()
-def preferences(
-    config: Annotated[Path, typer.Argument(help="preference config: a pipeline config or just its "
-                                                "`preferences` section (with `inputs`)")],
-    out: OutOpt,
-    jsonl: Annotated[bool, typer.Option(help="also write JSONL copies")] = False,
-) -> None:
+def preferences(spec: PreferencesSpec, out: OutOpt, jsonl: JsonlOpt = False) -> None:
     """Sample K responses per prompt, score them, and write chosen/rejected pairs (and best-of-n)."""
     from flows.preferences import preferences_flow
-    from pipelines.config import load_section
-    from pipelines.preferences.config import PreferenceConfig
+    from pipelines.preferences import PreferenceConfig, preference_sources
 
-    loaded = _run(lambda: load_section(config, "preferences", PreferenceConfig))
-    if not loaded.inputs:
-        _fail("preferences.inputs: name the prompt records (files or run folders) to answer")
-    summary = _run(lambda: preferences_flow(loaded, str(out), jsonl=jsonl))
-    _print_counts([summary])
+    _stage(spec, "preferences", PreferenceConfig, preferences_flow, out, jsonl,
+           check=preference_sources)
 
 
 @app.command()

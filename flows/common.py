@@ -1,40 +1,57 @@
-"""What every stage task shares: cache keys, run-folder persistence, artifacts, progress.
+"""The one generic stage task, and what every cached task shares: cache key, run folders, artifacts.
 
-A stage task caches on the content of its inputs plus its config plus the stage's code:
+A stage runs in a flow as a `StageTask`, one cached Prefect task per run folder:
 
-    key = sha256(stage, config JSON, sha256 of each input file, sha256 of the stage's source)
+    read inputs -> stage(records, config, model=..., progress=...) -> extra files (plots) -> persist
 
-and only while its run folder is still complete (`verify_run`): delete or damage the folder and
-the next run recomputes it (`stage_task_options` turns on `refresh_cache` then). Cache records
-live in `<run folder>/.cache/`, next to the outputs they describe.
+`StageTask.run(call)` runs one call (or takes it from the cache); `StageTask.map(calls)` submits
+several (shards) to the flow's task runner, so a parallel runner runs them side by side, and
+returns their summaries in call order. A `StageCall` holds everything a call depends on; the one
+rule for caching lives here:
+
+    key = sha256(task name, config JSON, {input: sha256}, code digest, extra, jsonl)   `cache_key`
+    hit = key matches and the run folder is complete (`verify_run`)                  `complete`
+    a task writes its run folder inside `run_folder(call)`, the manifest last          `run_folder`
+
+Cache records live in `<out>/.cache/`, next to the outputs they describe; delete or damage the
+folder and the next run recomputes it. Tasks that compute an intermediate value rather than a
+run folder (`folder=False`) are hits whenever their key matches. Every task retries once on a
+failure that is not the user's (a model server error); bad input or config never retries.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import datasets
+from prefect import task
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
     update_progress_artifact,
 )
-from prefect.context import TaskRunContext
+from prefect.futures import PrefectFuture
 from prefect.logging import get_run_logger
+from prefect.settings import get_current_settings
+from prefect.task_runners import ThreadPoolTaskRunner
 from tqdm.auto import tqdm
 
 from pipelines.errors import TunesetError
-from pipelines.io import sha256_file, verify_run, write_run
+from pipelines.io import invalidate_run, is_run_folder, sha256_file, verify_run, write_run
 from pipelines.stage import StageResult
 
 CACHE_DIR = ".cache"
 
 
+# -- what a call depends on -----------------------------------------------------------------
 def digest_inputs(paths: Iterable[str | Path | None]) -> dict[str, str]:
     """sha256 of every input file (a folder: of each file inside it, in name order)."""
     found: dict[str, str] = {}
@@ -54,8 +71,6 @@ def digest_inputs(paths: Iterable[str | Path | None]) -> dict[str, str]:
 
 def digest_sources(sources: Iterable[str | Path]) -> dict[str, str]:
     """sha256 of what a consuming stage reads: a run folder's kept records, or a file."""
-    from pipelines.io import is_run_folder
-
     found: dict[str, str] = {}
     for source in sources:
         target = Path(source) / "kept" if is_run_folder(source) else Path(source)
@@ -63,38 +78,82 @@ def digest_sources(sources: Iterable[str | Path]) -> dict[str, str]:
     return found
 
 
-def code_digest(package: str) -> str:
-    """sha256 over the source and data files of a package, so a code change invalidates caches."""
+def code_digest(*packages: str) -> str:
+    """sha256 over the source and data files of `packages`, so a code change invalidates caches."""
     digest = hashlib.sha256()
-    root = Path(str(resources.files(package)))
-    for path in sorted(root.rglob("*")):
-        if path.suffix in (".py", ".yaml", ".jinja") and "__pycache__" not in path.parts:
-            digest.update(f"{path.relative_to(root)}:{sha256_file(path)}".encode())
+    for package in packages:
+        root = Path(str(resources.files(package)))
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".py", ".yaml", ".jinja") and "__pycache__" not in path.parts:
+                digest.update(f"{package}/{path.relative_to(root)}:{sha256_file(path)}".encode())
     return digest.hexdigest()
 
 
-def stage_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
-    """Cache key for a stage task with parameters (config, out, inputs, code)."""
-    config = parameters["config"]
-    config_json = config.model_dump_json() if hasattr(config, "model_dump_json") else \
-        json.dumps(config, sort_keys=True, default=str)
-    payload = json.dumps({"task": context.task.name, "config": config_json,
-                          "inputs": parameters["inputs"], "code": parameters["code"],
-                          "extra": parameters.get("extra")}, sort_keys=True)
+@dataclass(frozen=True)
+class StageCall:
+    """One call of a cached task: what its cache key covers, where it writes, what it reads."""
+
+    task: str                                  # task name; also the stage name in the manifest
+    out: str                                   # the run folder (and its cache records)
+    config: Any                                # the stage's pydantic config
+    inputs: dict[str, str]                     # {input: sha256} of everything it reads
+    code: str                                  # `code_digest` of the code that computes it
+    sources: tuple[str, ...] = ()              # record files or run folders to read, in order
+    extra: dict[str, Any] = field(default_factory=dict)  # further keyed values (shard, round)
+    jsonl: bool = False                        # also write JSONL copies
+
+    @property
+    def key(self) -> str:
+        return cache_key(self)
+
+
+def make_call(task: str, config: Any, out: str | Path, *, code: Sequence[str],
+              sources: Sequence[str | Path] = (), inputs: dict[str, str] | None = None,
+              extra: dict[str, Any] | None = None, jsonl: bool = False) -> StageCall:
+    """A call of `task` computed by the code of the `code` packages; `inputs` defaults to the
+    digests of `sources`."""
+    return StageCall(task, str(out), config, digest_sources(sources) if inputs is None else inputs,
+                     code_digest(*code), tuple(str(s) for s in sources), dict(extra or {}), jsonl)
+
+
+def _config_json(config: Any) -> str:
+    if hasattr(config, "model_dump_json"):
+        return config.model_dump_json()
+    return json.dumps(config, sort_keys=True, default=str)
+
+
+def cache_key(call: StageCall) -> str:
+    """The cache key of a call (see the module docstring)."""
+    payload = json.dumps({"task": call.task, "config": _config_json(call.config),
+                          "inputs": call.inputs, "code": call.code, "extra": call.extra,
+                          "jsonl": call.jsonl}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def stage_task_options(out: str | Path) -> dict[str, Any]:
-    """`with_options` for a stage task writing to `out`: its cache lives in the run folder, and
-    a run folder that is missing or damaged is recomputed even when the key matches."""
-    return {"result_storage": Path(out) / CACHE_DIR, "refresh_cache": not verify_run(out)}
+def stage_cache_key(context: Any, parameters: dict[str, Any]) -> str:
+    """Prefect's `cache_key_fn` for every cached task here: the key of its `call` parameter."""
+    return cache_key(parameters["call"])
 
 
-def run_stage_task(stage_task, out: str | Path, *args: Any) -> dict[str, Any]:
-    """Run (or take from the cache) a stage task that writes the run folder `out`; its summary
-    with `cached` saying which. The task's parameters are `args` (`out` among them)."""
-    state = stage_task.with_options(**stage_task_options(out))(*args, return_state=True)
-    return {**state.result(), "cached": state.name == "Cached"}
+def complete(call: StageCall) -> bool:
+    """Whether the call's run folder is complete: its manifest and every file it lists."""
+    return verify_run(call.out)
+
+
+@contextlib.contextmanager
+def run_folder(call: StageCall) -> Iterator[StageCall]:
+    """Where a task writes its run folder: the call to write with (its `out` is the folder).
+    The folder is written in place with the manifest last, so until it lands the folder is
+    incomplete (`complete` is False) and the next run recomputes it."""
+    invalidate_run(call.out)
+    yield call
+
+
+def task_options(call: StageCall, *, folder: bool = True) -> dict[str, Any]:
+    """`with_options` for one call: named for it, caching in its folder, and recomputed when it
+    writes a run folder (`folder`) that is not `complete`."""
+    return {"name": call.task, "result_storage": Path(call.out) / CACHE_DIR,
+            "refresh_cache": folder and not complete(call)}
 
 
 def never_retry_user_errors(task, task_run, state) -> bool:
@@ -108,6 +167,105 @@ def never_retry_user_errors(task, task_run, state) -> bool:
     return False
 
 
+def cached_task(fn: Callable[..., Any]):
+    """A cached Prefect task over a `call` first parameter (the decorator every task here uses)."""
+    return task(fn, cache_key_fn=stage_cache_key, persist_result=True, retries=1,
+                retry_condition_fn=never_retry_user_errors)
+
+
+def run_cached(task_fn, call: StageCall, *args: Any, folder: bool = True) -> tuple[Any, bool]:
+    """Inside a flow: run `task_fn(call, *args)` or take it from the cache; (result, cached)."""
+    state = task_fn.with_options(**task_options(call, folder=folder))(call, *args,
+                                                                      return_state=True)
+    return state.result(), state.name == "Cached"
+
+
+def submit_cached(task_fn, call: StageCall, *args: Any, folder: bool = True) -> PrefectFuture:
+    """Inside a flow: submit `task_fn(call, *args)` to the flow's task runner."""
+    return task_fn.with_options(**task_options(call, folder=folder)).submit(call, *args)
+
+
+def wait_cached(futures: Sequence[PrefectFuture], *, progress: str | None = None
+                ) -> list[tuple[Any, bool]]:
+    """(result, cached) of each future, in the order given, once all have finished; the first
+    failure (in that order) is raised. `progress` names a progress artifact counting them."""
+    artifact = create_progress_artifact(0.0, description=progress) if progress else None
+    for done, future in enumerate(futures, start=1):
+        future.wait()
+        if artifact is not None:
+            update_progress_artifact(artifact, 100.0 * done / len(futures))
+    return [(f.result(), f.state.name == "Cached") for f in futures]
+
+
+def task_runner() -> ThreadPoolTaskRunner:
+    """The flows' task runner: Prefect's thread runner, one task at a time unless
+    PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS allows more. An in-process model answers one
+    call at a time anyway; remote model servers and other runners (Ray) gain from more."""
+    return ThreadPoolTaskRunner(
+        max_workers=get_current_settings().tasks.runner.thread_pool_max_workers or 1)
+
+
+# -- the generic stage task -----------------------------------------------------------------
+@dataclass(frozen=True)
+class StageInputs:
+    """What `StageTask.read` returns: the stage's records and any further keyword arguments."""
+
+    records: datasets.Dataset
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _count_records(records: datasets.Dataset, result: StageResult) -> int:
+    return len(records)
+
+
+@dataclass(frozen=True)
+class StageTask:
+    """One record stage as a cached task: how to read its inputs, which model to pass, which
+    files to add. The stage itself is `stage(records, config, *, model, progress, **options)`."""
+
+    name: str                                             # stage name: manifest, counts, task
+    stage: Callable[..., StageResult]
+    read: Callable[[StageCall], StageInputs]
+    code: tuple[str, ...]                                 # packages whose code keys the cache
+    model: Callable[[Any], Any] | None = None             # config -> `model=` (built in the task)
+    artifacts: Callable[[StageResult, StageCall], list[str]] | None = None  # files written to out
+    count_in: Callable[[datasets.Dataset, StageResult], int] = _count_records  # "in" of counts
+
+    def call(self, config: Any, out: str | Path, **kwargs: Any) -> StageCall:
+        """A call of this stage (keywords as `make_call`)."""
+        return make_call(self.name, config, out, code=self.code, **kwargs)
+
+    def run(self, call: StageCall) -> dict[str, Any]:
+        """Inside a flow: run the call, or take it from the cache; its summary with `cached`."""
+        summary, cached = run_cached(stage_task, call, self)
+        return {**summary, "cached": cached}
+
+    def map(self, calls: Sequence[StageCall], *, progress: str | None = None) -> list[dict[str, Any]]:
+        """Inside a flow: submit every call at once; their summaries in call order."""
+        futures = [submit_cached(stage_task, call, self) for call in calls]
+        return [{**summary, "cached": cached}
+                for summary, cached in wait_cached(futures, progress=progress)]
+
+
+@cached_task
+def stage_task(call: StageCall, spec: StageTask) -> dict[str, Any]:
+    """read -> stage -> extra files -> persist (see `StageTask`)."""
+    inputs = spec.read(call)
+    options = dict(inputs.options)
+    if spec.model is not None:
+        options["model"] = spec.model(call.config)
+    progress = StageProgress(spec.name)
+    try:
+        result = spec.stage(inputs.records, call.config, progress=progress, **options)
+    finally:
+        progress.close()
+    with run_folder(call) as target:
+        files = spec.artifacts(result, target) if spec.artifacts else []
+        return persist_stage(target, result, n_in=spec.count_in(inputs.records, result),
+                             extra_files=files)
+
+
+# -- run folders and artifacts --------------------------------------------------------------
 class StageProgress:
     """Progress callback for stage functions: a Prefect progress artifact plus a tqdm bar."""
 
@@ -134,15 +292,15 @@ def counts_row(stage: str, n_in: int, result: StageResult) -> dict[str, Any]:
             "rejected_by_reason": ", ".join(f"{k}: {v}" for k, v in sorted(rejected.items())) or "-"}
 
 
-def persist_stage(stage: str, out: str | Path, result: StageResult, *, n_in: int,
-                  config: dict[str, Any], inputs: dict[str, str], jsonl: bool = False,
-                  extra_files: list[str] = (),
-                  extra_datasets: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write the run folder, publish the counts table, and return the task's summary."""
+def persist_stage(call: StageCall, result: StageResult, *, n_in: int,
+                  extra_files: Sequence[str] = ()) -> dict[str, Any]:
+    """Write the call's run folder (kept, rejected, `result.extra`, stats, the manifest last),
+    publish the counts table, and return the task's summary."""
+    stage, out = call.task, call.out
     manifest = write_run(out, stage=stage, kept=result.kept, rejected=result.rejected,
-                         stats=result.stats, config=config, inputs=inputs, jsonl=jsonl,
-                         extra_files=list(extra_files), extra_datasets=extra_datasets,
-                         run_info=run_info(n_in))
+                         stats=result.stats, config=call.config.model_dump(mode="json"),
+                         inputs=call.inputs, jsonl=call.jsonl, extra_files=list(extra_files),
+                         extra_datasets=result.extra, run_info=run_info(call, n_in))
     row = counts_row(stage, n_in, result)
     create_table_artifact([row], key=f"{stage.replace('_', '-')}-counts",
                           description=f"{stage}: records in, kept, rejected by reason")
@@ -151,15 +309,13 @@ def persist_stage(stage: str, out: str | Path, result: StageResult, *, n_in: int
     return {**row, "out": str(out), "rows": manifest["rows"]}
 
 
-def run_info(n_in: int) -> dict[str, Any]:
+def run_info(call: StageCall, n_in: int) -> dict[str, Any]:
     """What a manifest records about the run that wrote it: the Prefect flow-run and task-run
-    ids, the records in, and the code digest the task was keyed on (None outside a task)."""
+    ids, the records in, and the code digest the call was keyed on."""
     from prefect.runtime import flow_run, task_run
 
-    context = TaskRunContext.get()
-    code = context.parameters.get("code") if context is not None else None
     return {"flow_run_id": flow_run.id, "task_run_id": task_run.id, "records_in": n_in,
-            "code": code if isinstance(code, str) else None}
+            "code": call.code}
 
 
 def publish_summary(title: str, rows: list[dict[str, Any]]) -> None:

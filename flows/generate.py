@@ -1,4 +1,5 @@
-"""The generate stage as a cached Prefect task: a prompt file through a backend into a run folder.
+"""The generate stage as a cached task (`flows.common.StageTask`): a prompt file through a model
+backend into a run folder.
 
 Model server failures are retried by the backend itself (see the OpenAI-compatible backend);
 the task retries once more on anything that is not a user error.
@@ -9,47 +10,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow
 
-from flows.common import (
-    StageProgress,
-    code_digest,
-    digest_inputs,
-    never_retry_user_errors,
-    persist_stage,
-    publish_summary,
-    run_stage_task,
-    stage_cache_key,
-)
-from pipelines.generate import generate_records
-from pipelines.io import read_records
+from flows.common import StageInputs, StageTask, publish_summary, task_runner
+from pipelines.generate import GenerateConfig, check_prompts, generate_records
+from pipelines.io import read_sources
 from pipelines.models import GenerationParams, ModelConfig, load_generator
 
-STAGE = "generate"
+GENERATE = StageTask(
+    "generate", generate_records, code=("pipelines.generate", "pipelines.models"),
+    model=lambda config: load_generator,
+    read=lambda call: StageInputs(read_sources(call.sources,
+                                               check=check_prompts(call.config.field))))
 
 
-@task(name="generate", cache_key_fn=stage_cache_key, persist_result=True, retries=1,
-      retry_condition_fn=never_retry_user_errors)
-def generate_task(config: dict[str, Any], out: str, inputs: dict[str, str], code: str) -> dict[str, Any]:
-    model = ModelConfig.model_validate(config["model"])
-    params = GenerationParams.model_validate(config["params"])
-    records = read_records(config["prompts"])
-    progress = StageProgress(STAGE)
-    try:
-        result = generate_records(records, load_generator(model), params, field=config.get("field"),
-                                  file=config["prompts"], progress=progress)
-    finally:
-        progress.close()
-    return persist_stage(STAGE, out, result, n_in=len(records), config=config, inputs=inputs)
-
-
-@flow(name="tuneset-generate")
+@flow(name="tuneset-generate", task_runner=task_runner())
 def generate_flow(prompts: str, model: ModelConfig, params: GenerationParams, out: str,
                   field: str | None = None) -> dict[str, Any]:
     """Generate completions for every record of `prompts` into a run folder at `out`."""
-    config = {"prompts": str(Path(prompts)), "field": field,
-              "model": model.model_dump(mode="json"), "params": params.model_dump(mode="json")}
-    summary = run_stage_task(generate_task, out, config, out, digest_inputs([prompts]),
-                             code_digest("pipelines.models"))
+    config = GenerateConfig(model=model, params=params, field=field)
+    summary = GENERATE.run(GENERATE.call(config, out, sources=[Path(prompts)]))
     publish_summary("tuneset generate", [summary])
     return summary

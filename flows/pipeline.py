@@ -21,7 +21,7 @@ from typing import Any
 
 from prefect import flow
 
-from flows.common import publish_summary
+from flows.common import publish_summary, task_runner
 from flows.dedup import run_dedup
 from flows.judge import run_judge
 from flows.preferences import run_preferences
@@ -29,10 +29,11 @@ from flows.self_instruct import run_self_instruct_stage
 from flows.templating import run_templating
 from pipelines.config import load_config, resolved_yaml
 from pipelines.io import write_json, write_text
+from pipelines.preferences import preference_sources
 from pipelines.threads import configure_threads
 
 
-@flow(name="tuneset-pipeline")
+@flow(name="tuneset-pipeline", task_runner=task_runner())
 def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
     """Run every stage configured in `config_path`, writing under `out`."""
     config = load_config(config_path)
@@ -54,10 +55,10 @@ def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
         summaries.append(run_judge(config.judge, out_dir / "judge", sources=sources,
                                    jsonl=config.run.jsonl))
     if config.preferences is not None:
-        sources = [out_dir / name for name in config.sources_of("preferences")] or \
-            list(config.preferences.inputs)
+        upstream = [out_dir / name for name in config.sources_of("preferences")]
         summaries.append(run_preferences(config.preferences, out_dir / "preferences",
-                                         sources=sources, jsonl=config.run.jsonl))
+                                         sources=preference_sources(config.preferences, upstream),
+                                         jsonl=config.run.jsonl))
     summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
     write_json(out_dir / "summary.json", summary)
     publish_summary(f"tuneset run {config.run.name}", summaries)

@@ -22,7 +22,7 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.logging import get_run_logger
 
-from flows.common import CACHE_DIR, code_digest, stage_cache_key
+from flows.common import make_call, run_cached, stage_cache_key
 from pipelines.publish import PublishConfig, Target, parse_target, publish_run
 from pipelines.publish.run import RUN_CONFIG, STAGES
 
@@ -56,9 +56,9 @@ def target_state(target: Target, config: PublishConfig) -> str | None:
 
 
 @task(name=STAGE, cache_key_fn=stage_cache_key, persist_result=True)
-def publish_task(config: PublishConfig, out: str, inputs: dict[str, str], code: str,
-                 extra: dict[str, Any]) -> dict[str, Any]:
-    report = publish_run(out, config, targets=[parse_target(t) for t in extra["targets"]],
+def publish_task(call) -> dict[str, Any]:
+    extra = call.extra
+    report = publish_run(call.out, call.config, targets=[parse_target(t) for t in extra["targets"]],
                          pipeline_text=extra["pipeline_text"], version=extra["version"],
                          message=extra["message"], force=extra["force"])
     logger = get_run_logger()
@@ -74,11 +74,11 @@ def run_publish(config: PublishConfig, run_dir: str | Path, *, targets: list[Tar
     extra = {"targets": [str(t) for t in targets], "pipeline_text": pipeline_text,
              "version": version, "message": message, "force": force,
              "state": {str(t): target_state(t, config) for t in targets}}
-    state = publish_task.with_options(result_storage=Path(run_dir) / CACHE_DIR)(
-        config, str(run_dir), run_digests(run_dir, pipeline_text),
-        code_digest("pipelines.publish"), extra, return_state=True)
-    report = state.result()
-    if state.name == "Cached":
+    call = make_call(STAGE, config, run_dir, code=("pipelines.publish",), extra=extra,
+                     inputs=run_digests(run_dir, pipeline_text))
+    # the run folder is read, not written: a hit needs only the key (folder=False)
+    report, cached = run_cached(publish_task, call, folder=False)
+    if cached:
         report = {**report, "new_version": False, "cached": True,
                   "targets": [{**r, "status": "unchanged"} for r in report["targets"]]}
     create_table_artifact([{"target": r["target"], "status": r["status"], "version": r["version"],

@@ -1,100 +1,138 @@
-"""Self-instruct as Prefect tasks: one cached task per round, then a merge into the run folder.
+"""Self-instruct as cached tasks: per round a plan (bootstrap, filters, classification), instance
+shards submitted together, and the round's run folder; then the merge into the stage's folder.
 
     <out>/rounds/round-000/   kept/, rejected/, stats.json, manifest.json (one round)
     <out>/kept/, <out>/rejected/, <out>/stats.json, <out>/rouge_similarity.png, manifest.json
 
 Round r is keyed on the config, the seed file, the stage's code and the tasks accepted before
-it, so a re-run after a crash finds the finished rounds in the cache and resumes at the first
-unfinished one. Model errors are retried; bad input and config never are.
+it, so a re-run after a crash finds the finished rounds (and instance shards) in the cache.
+Rounds run in order, each on the tasks accepted before it; a round's instance shards are
+independent, so a parallel task runner generates them side by side.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+import time
 from pathlib import Path
 from typing import Any
 
-import datasets
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from flows.common import (
-    code_digest,
+    cached_task,
     digest_inputs,
-    never_retry_user_errors,
+    make_call,
     persist_stage,
     publish_summary,
-    run_stage_task,
-    stage_cache_key,
+    run_cached,
+    run_folder,
+    submit_cached,
+    task_runner,
+    wait_cached,
 )
 from pipelines.io import load_run
 from pipelines.models import load_generator
 from pipelines.plots import histogram_png
-from pipelines.self_instruct.config import SelfInstructConfig
-from pipelines.self_instruct.loop import ROUGE_BINS, merge_stats, round_result, run_round
-from pipelines.self_instruct.seeds import Task, load_seeds
+from pipelines.self_instruct import SelfInstructConfig, merge_rounds, read_seeds, seed_tasks
+from pipelines.self_instruct.rounds import (
+    ROUGE_BINS,
+    finish_round,
+    generate_instances,
+    plan_round,
+)
+from pipelines.self_instruct.seeds import Task
 from pipelines.stage import StageResult
 
-STAGE = "self_instruct"
 PLOT = "rouge_similarity.png"
+CODE = ("pipelines.self_instruct", "pipelines.models")
 
 
-@task(name="self-instruct-round", cache_key_fn=stage_cache_key, persist_result=True, retries=1,
-      retry_condition_fn=never_retry_user_errors)
-def round_task(config: SelfInstructConfig, out: str, inputs: dict[str, str], code: str,
-               extra: dict[str, Any]) -> dict[str, Any]:
-    seeds = load_seeds(config.seeds, config.seed_fields)
-    machine = [Task(t["id"], t["instruction"], machine=True) for t in extra["machine"]]
-    result = run_round(extra["round"], seeds, machine, config, load_generator(config.model))
-    rows = round_result(result)
-    # subtle: a generator stage's rows out (records plus rejected candidates and instances) are
-    # its "in" for the counts table; stats.json has the candidate counts
-    summary = persist_stage(f"{STAGE}_round_{extra['round']}", out, rows,
-                            n_in=len(rows.kept) + len(rows.rejected),
-                            config=config.model_dump(mode="json"), inputs=inputs)
-    return {**summary, "stats": result.stats,
-            "accepted": [{"id": t.id, "instruction": t.instruction} for t in result.accepted]}
+@cached_task
+def plan_task(call):
+    config = call.config
+    machine = [Task(t["id"], t["instruction"], machine=True) for t in call.extra["machine"]]
+    return plan_round(call.extra["round"], seed_tasks(read_seeds(config), config.seed_fields),
+                      machine, config, load_generator(config.model))
+
+
+@cached_task
+def instances_task(call, plan):
+    started = time.perf_counter()
+    made = generate_instances(plan, tuple(call.extra["shard"]), call.config,
+                              load_generator(call.config.model))
+    return made, time.perf_counter() - started
+
+
+@cached_task
+def round_task(call, plan, shards) -> dict[str, Any]:
+    out = finish_round(plan, [item for made, _ in shards for item in made], call.config,
+                       seconds=sum(seconds for _, seconds in shards))
+    result = out.result()
+    with run_folder(call) as target:
+        # subtle: a generator's rows out (records plus rejected candidates and instances) are
+        # its "in" for the counts table; stats.json has the candidate counts
+        summary = persist_stage(target, result, n_in=len(result.kept) + len(result.rejected))
+    return {**summary, "accepted": [{"id": t.id, "instruction": t.instruction} for t in out.accepted]}
+
+
+@cached_task
+def merge_task(call) -> dict[str, Any]:
+    rounds = [StageResult(load_run(f, "kept"), load_run(f, "rejected"),
+                          json.loads((Path(f) / "stats.json").read_text(encoding="utf-8")))
+              for f in call.sources]
+    result = merge_rounds(rounds, call.config)
+    with run_folder(call) as target:
+        histogram_png(result.stats["rouge_histogram"], [i / ROUGE_BINS for i in range(ROUGE_BINS + 1)],
+                      Path(target.out) / PLOT, title="Candidates: highest ROUGE-L F1 to the pool",
+                      xlabel="ROUGE-L F1", marker=call.config.filters.rouge_threshold,
+                      marker_label="rejection threshold")
+        return persist_stage(target, result, n_in=len(result.kept) + len(result.rejected),
+                             extra_files=[PLOT])
+
+
+def run_round_tasks(call) -> tuple[dict[str, Any], bool]:
+    """One round: its plan, its instance shards side by side, its run folder; (summary, cached)."""
+    plan, _ = run_cached(plan_task, dataclasses.replace(call, task="self_instruct_plan"),
+                         folder=False)
+    shards = [dataclasses.replace(call, task="self_instruct_instances", extra={
+        **call.extra, "shard": list(shard), "prompts": hashlib.sha256(json.dumps(
+            plan.instance_prompts[shard[0]:shard[1]]).encode()).hexdigest()})
+        for shard in plan.shards(call.config.instances.shard_size)]
+    made = wait_cached([submit_cached(instances_task, s, plan, folder=False) for s in shards])
+    return run_cached(round_task, call, plan, [result for result, _ in made])
 
 
 def run_self_instruct_stage(config: SelfInstructConfig, out: str | Path, *,
                             jsonl: bool = False) -> dict[str, Any]:
     """Call inside a flow: run (or resume) the rounds, then merge them into `out`."""
-    out = Path(out)
+    read_seeds(config)  # every seed checked before any model runs
     inputs = digest_inputs([config.seeds])
-    code = code_digest("pipelines.self_instruct")
     progress = create_progress_artifact(0.0, description="self-instruct: accepted / target")
     machine: list[dict[str, str]] = []
-    rounds: list[dict[str, Any]] = []
+    rounds: list[tuple[dict[str, Any], bool]] = []
     for index in range(config.max_rounds):
         if len(machine) >= config.target:
             break
-        folder = out / "rounds" / f"round-{index:03d}"
-        summary = run_stage_task(round_task, folder, config, str(folder), inputs, code,
-                                 {"round": index, "machine": list(machine)})
-        rounds.append(summary)
-        machine.extend(summary["accepted"])
+        folder = Path(out) / "rounds" / f"round-{index:03d}"
+        call = make_call(f"self_instruct_round_{index}", config, folder, code=CODE, inputs=inputs,
+                         extra={"round": index, "machine": list(machine)})
+        rounds.append(run_round_tasks(call))
+        machine.extend(rounds[-1][0]["accepted"])
         update_progress_artifact(progress, 100.0 * min(len(machine), config.target) / config.target)
-    return merge_rounds(config, out, rounds, inputs, jsonl=jsonl)
+    folders = [summary["out"] for summary, _ in rounds]
+    parts = [Path(f) / name for f in folders for name in ("kept", "rejected", "stats.json")]
+    merged, cached = run_cached(merge_task, make_call("self_instruct", config, out, code=CODE,
+                                                      sources=folders, inputs=digest_inputs(parts),
+                                                      jsonl=jsonl))
+    return {**merged, "cached": cached, "rounds": len(rounds),
+            "cached_rounds": sum(cached for _, cached in rounds)}
 
 
-def merge_rounds(config: SelfInstructConfig, out: Path, rounds: list[dict[str, Any]],
-                 inputs: dict[str, str], *, jsonl: bool = False) -> dict[str, Any]:
-    folders = [Path(r["out"]) for r in rounds]
-    kept = datasets.concatenate_datasets([load_run(f, "kept") for f in folders])
-    rejected = datasets.concatenate_datasets([load_run(f, "rejected") for f in folders])
-    stats = merge_stats([r["stats"] for r in rounds], config)
-    stats["cached_rounds"] = sum(r["cached"] for r in rounds)
-    edges = [i / ROUGE_BINS for i in range(ROUGE_BINS + 1)]
-    histogram_png(stats["rouge_histogram"], edges, out / PLOT,
-                  title="Candidates: highest ROUGE-L F1 to the pool", xlabel="ROUGE-L F1",
-                  marker=config.filters.rouge_threshold, marker_label="rejection threshold")
-    result = StageResult(kept=kept, rejected=rejected, stats=stats)
-    return {**persist_stage(STAGE, out, result, n_in=len(kept) + len(rejected),
-                            config=config.model_dump(mode="json"), inputs=inputs, jsonl=jsonl,
-                            extra_files=[PLOT]),
-            "rounds": len(rounds), "cached_rounds": stats["cached_rounds"]}
-
-
-@flow(name="tuneset-self-instruct")
+@flow(name="tuneset-self-instruct", task_runner=task_runner())
 def self_instruct_flow(config: SelfInstructConfig, out: str, jsonl: bool = False) -> dict[str, Any]:
     """Bootstrap new tasks from the seed tasks into a run folder at `out`."""
     summary = run_self_instruct_stage(config, out, jsonl=jsonl)

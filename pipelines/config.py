@@ -117,11 +117,13 @@ def _deep_checks(config: PipelineConfig) -> list[str]:
             problems.append(f"{stage}.inputs: no stage runs before {stage}, so name the record "
                             "files or run folders to read")
     if config.templating is not None:
-        from pipelines.templating.tasks import load_task_templates
+        from pipelines.templating.promptsource import load_promptsource
+        from pipelines.templating.tasks import select_templates
 
         for i, spec in enumerate(config.templating.tasks):
             try:
-                load_task_templates(spec)
+                select_templates(spec, load_promptsource(spec.promptsource)
+                                 if spec.promptsource is not None else None)
             except ConfigError as exc:
                 problems.extend(f"templating.tasks[{i}]: {p}" for p in exc.problems)
             except TunesetError as exc:

@@ -1,7 +1,10 @@
 """PNG plots for run folders and dataset cards (matplotlib, no display needed).
 
-    >>> histogram_png([3, 10, 4], [0.0, 0.5, 0.7, 1.0], "runs/x/rouge.png",
-    ...               title="max ROUGE-L to the pool", xlabel="ROUGE-L F1")
+    >>> import tempfile
+    >>> path = histogram_png([3, 10, 4], [0.0, 0.5, 0.7, 1.0], f"{tempfile.mkdtemp()}/rouge.png",
+    ...                      title="max ROUGE-L to the pool", xlabel="ROUGE-L F1")
+    >>> path.read_bytes()[:4]
+    b'\x89PNG'
 """
 
 from __future__ import annotations

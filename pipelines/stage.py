@@ -17,7 +17,7 @@ written beside `kept/`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,9 @@ import datasets
 import pyarrow as pa
 
 from pipelines.records import rows_to_dataset
+
+Progress = Callable[[int, int], None]
+"""`progress(done, total)`: how a stage reports work as it advances."""
 
 REJECT_COLUMNS = {
     "stage": datasets.Value("string"),
@@ -76,6 +79,13 @@ class Rejections:
     ['same text as b', '~b', '~a']
     >>> r.stats(kept=5)
     {'stage': 'dedup', 'kept': 5, 'rejected': {'dedup_exact': 1, 'dedup_near': 2}}
+
+    Rejections made elsewhere (a shard, a round) join with `extend`:
+
+    >>> total = Rejections("dedup", features, extra_columns={"cluster": datasets.Value("int64")})
+    >>> total.extend(r.dataset())
+    >>> dict(total.counts), len(total)
+    ({'dedup_exact': 1, 'dedup_near': 2}, 3)
     """
 
     def __init__(self, stage: str, features: datasets.Features, *,
@@ -132,6 +142,21 @@ class Rejections:
         self._tables.append(pa.Table.from_arrays(arrays, schema=self.features.arrow_schema))
         self.counts.update(reasons)
         self._size += n
+
+    def extend(self, rejected: datasets.Dataset) -> None:
+        """Append rows already dropped by this stage elsewhere (another shard's or round's
+        `dataset()`): the same features, reasons counted again here."""
+        if rejected.features != self.features:
+            raise ValueError(f"extend: rejected rows with features {rejected.features} do not "
+                             f"match {self.features}")
+        reasons = list(rejected["reason"])
+        for name in set(reasons):
+            self._check(name)
+        self._flush()
+        if len(rejected):
+            self._tables.append(rejected.with_format("arrow")[:])
+        self.counts.update(reasons)
+        self._size += len(rejected)
 
     def _flush(self) -> None:
         if self._rows:

@@ -19,9 +19,8 @@ and `OMP_NUM_THREADS` / `MKL_NUM_THREADS` / `OPENBLAS_NUM_THREADS` / `NUMBA_NUM_
 libraries and child processes that start later. Call it at process start; code that imports
 torch later calls `apply_configured` before heavy work (the transformers backend does).
 
-    >>> configure_threads()          # TUNESET_THREADS, else OMP_NUM_THREADS, else the CPUs found
-    2
-    >>> configure_threads(1)         # run.threads: 1
+    configure_threads()      # TUNESET_THREADS, else OMP_NUM_THREADS, else the CPUs found: 2
+    configure_threads(1)     # run.threads: 1
 
 Not here: picking threads from the machine's current load (it changes while a run goes on;
 on a shared machine set 1, see docs/models.md). Limits of the libraries: numba's pool size is

@@ -8,11 +8,13 @@
 `scores(conversation, prefix, candidates)` returns the log-prob dict for `score_tokens`.
 Every call is recorded in `calls` for assertions on prompts and parameters. Like a real backend
 it works in batches (`batch_size` conversations, default all of a call) and reports
-`progress(done, total)` after each.
+`progress(done, total)` after each. `Meeting` makes calls wait for each other, to show that
+work runs side by side.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -61,3 +63,18 @@ class ScriptedGenerator:
         if self.scores is None:
             raise AssertionError("this fake was built without `scores`")
         return self._batched(conversations, lambda conv: self.scores(conv, prefix, candidates), progress)
+
+
+class Meeting:
+    """The first `parties` calls wait for each other: they only return when that many run at
+    once (a serial runner would time out here)."""
+
+    def __init__(self, parties=2):
+        self.barrier, self.lock, self.calls = threading.Barrier(parties, timeout=60), threading.Lock(), 0
+
+    def __call__(self):
+        with self.lock:
+            self.calls += 1
+            first = self.calls <= self.barrier.parties
+        if first:
+            self.barrier.wait()

@@ -7,10 +7,12 @@ from pipelines.io.readers import (
     read_records,
     read_table,
     require_columns,
+    require_values,
 )
 from pipelines.io.sources import is_run_folder, read_sources, source_files
 from pipelines.io.writers import (
     atomic_path,
+    invalidate_run,
     load_run,
     package_versions,
     read_manifest,
@@ -18,14 +20,15 @@ from pipelines.io.writers import (
     verify_run,
     write_json,
     write_jsonl,
+    write_manifest,
     write_parquet,
     write_run,
     write_text,
 )
 
 __all__ = [
-    "FORMATS", "RecordTable", "atomic_path", "detect_format", "is_run_folder", "load_run",
+    "FORMATS", "RecordTable", "atomic_path", "detect_format", "invalidate_run", "is_run_folder", "load_run",
     "package_versions", "read_manifest", "read_records", "read_sources", "read_table",
-    "require_columns", "sha256_file", "source_files", "verify_run",
-    "write_json", "write_jsonl", "write_parquet", "write_run", "write_text",
+    "require_columns", "require_values", "sha256_file", "source_files", "verify_run",
+    "write_json", "write_jsonl", "write_manifest", "write_parquet", "write_run", "write_text",
 ]

@@ -5,10 +5,14 @@ parts such as a run folder's `kept/`, read as one table) and folders written by
 `Dataset.save_to_disk`. Text formats are parsed with the standard library so every record
 keeps its line number; Parquet and HF folders load through pyarrow / `datasets` directly.
 
-    >>> recs = read_table("tasks.jsonl")
+    >>> recs = read_table("configs/demo_data/nli.jsonl")
     >>> recs.dataset.num_rows, recs.line_of(0)
-    (40, 1)
+    (24, 1)
     >>> require_columns(recs, {"premise": "string", "label": "any"}, nonempty=["premise"])
+    >>> require_columns(recs, {"premise": "int"})
+    Traceback (most recent call last):
+    ...
+    pipelines.errors.InputError: configs/demo_data/nli.jsonl, line 1, field 'premise': expected an integer, got 'Maria left her umbrella at home this mor...
 
 TSV is read the GLUE way: tab-separated, no quoting (quote characters are text). CSV uses
 standard quoting. CSV/TSV values are strings; JSON values keep their JSON types.
@@ -21,7 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -281,19 +285,28 @@ def require_columns(table: RecordTable, columns: dict[str, str], *,
     """Check that every column exists, every value has its kind, and `nonempty` strings are
     not blank. The first problem raises InputError naming file, line/row and field."""
     ds = table.dataset
-    missing = [c for c in columns if c not in ds.column_names]
+    require_values(ds.column_names, ds.__getitem__, columns, nonempty=nonempty, file=table.path,
+                   error=table.error)
+
+
+def require_values(names: list[str], values: Callable[[str], list[Any]], columns: dict[str, str],
+                   *, nonempty: Iterable[str] = (), file: str | Path | None,
+                   error: Callable[[int, str, str], InputError]) -> None:
+    """`require_columns` over any column source: `names` are the columns present, `values(name)`
+    one column's values, `error(row, field, message)` the error for a bad value."""
+    missing = [c for c in columns if c not in names]
     if missing:
-        raise InputError(f"missing column(s) {missing}; the file has {ds.column_names}",
-                         file=table.path, field=missing[0])
+        raise InputError(f"missing column(s) {missing}; the file has {list(names)}", file=file,
+                         field=missing[0])
     nonempty = set(nonempty)
     for name, kind in columns.items():
-        for row, value in enumerate(ds[name]):
+        for row, value in enumerate(values(name)):
             if value is None:
-                raise table.error(row, name, f"expected {_KIND_TEXT[kind]}, got null")
+                raise error(row, name, f"expected {_KIND_TEXT[kind]}, got null")
             if not _matches(kind, value):
-                raise table.error(row, name, f"expected {_KIND_TEXT[kind]}, got {_short(value)}")
+                raise error(row, name, f"expected {_KIND_TEXT[kind]}, got {_short(value)}")
             if name in nonempty and isinstance(value, str) and not value.strip():
-                raise table.error(row, name, "expected a non-empty string, got an empty one")
+                raise error(row, name, "expected a non-empty string, got an empty one")
 
 
 def _short(value: Any, limit: int = 60) -> str:

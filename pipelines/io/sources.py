@@ -1,12 +1,21 @@
 """Read a consuming stage's inputs: record files, or run folders standing for their kept records.
 
-    >>> records = read_sources(["runs/demo/dedup", "extra.jsonl"], check=my_check)
+    >>> from pipelines.errors import InputError
+    >>> def short_premises(dataset):
+    ...     for i, text in enumerate(dataset["premise"]):
+    ...         if len(text) > 100:
+    ...             raise InputError("expected at most 100 characters", row=i, field="premise")
+    >>> read_sources(["configs/demo_data/nli.jsonl"], check=short_premises)
+    Traceback (most recent call last):
+    ...
+    pipelines.errors.InputError: configs/demo_data/nli.jsonl, line 1, field 'premise': expected at most 100 characters
 
 A run folder (one with `kept/*.parquet`, as every stage writes) contributes its kept records,
 a folder of `*.parquet` parts (such as a run folder's `kept/` or `best_of_n/`) each of its
-parts; anything else is read as a record file (`read_table`). `check(dataset)` validates one source
-before any work and raises InputError with a 0-based `row`; that row becomes the file's line
-number where the format has lines. All sources must share their columns.
+parts; anything else is read as a record file (`read_table`). `check(dataset)` validates one
+source before any work and raises InputError with a 0-based `row`; the error then names the
+file, and the row becomes the file's line number where the format has lines. All sources must
+share their columns.
 """
 
 from __future__ import annotations
@@ -54,8 +63,10 @@ def read_sources(paths: Sequence[str | Path], *,
             try:
                 check(table.dataset)
             except InputError as exc:
-                if exc.row is None or exc.file is not None and exc.line is not None:
+                if exc.file is not None:
                     raise
+                if exc.row is None:
+                    raise InputError(exc.detail, file=path, field=exc.field) from None
                 raise table.error(exc.row, exc.field, exc.detail) from None
         parts.append(table.dataset)
     first = parts[0].features

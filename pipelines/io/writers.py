@@ -108,9 +108,7 @@ def write_run(out: str | Path, *, stage: str, kept: datasets.Dataset, rejected: 
     (orchestrator run ids, records in, code digest) goes into the manifest as `run`.
     """
     out = Path(out)
-    old = out / MANIFEST
-    if old.exists():
-        old.unlink()  # the folder is incomplete from here until the new manifest lands
+    invalidate_run(out)
     files: list[tuple[str, int | None]] = []
     outputs = {"kept": kept, "rejected": rejected, **(extra_datasets or {})}
     for name, ds in outputs.items():
@@ -123,13 +121,33 @@ def write_run(out: str | Path, *, stage: str, kept: datasets.Dataset, rejected: 
     write_json(out / "stats.json", stats)
     files.append(("stats.json", None))
     files.extend((rel, None) for rel in extra_files)
+    return write_manifest(out, stage=stage, files=files,
+                          rows={name: len(ds) for name, ds in outputs.items()},
+                          inputs=inputs, config=config, run_info=run_info)
+
+
+def invalidate_run(out: str | Path) -> None:
+    """Remove `out`'s manifest: the folder is incomplete from here until a new one lands."""
+    old = Path(out) / MANIFEST
+    if old.exists():
+        old.unlink()
+
+
+def write_manifest(out: str | Path, *, stage: str, files: list[tuple[str, int | None]],
+                   rows: dict[str, int], inputs: dict[str, str] | None = None,
+                   config: dict[str, Any] | None = None,
+                   run_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write `out`'s manifest (last, so a folder with a matching manifest is complete): the
+    sha256, size and row count of each of `files` (paths relative to `out`, already written),
+    and `run_info` as `run`."""
+    out = Path(out)
     manifest = {
         "stage": stage,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "rows": {name: len(ds) for name, ds in outputs.items()},
+        "rows": rows,
         "files": {rel: {"sha256": sha256_file(out / rel), "bytes": (out / rel).stat().st_size,
-                        **({"rows": rows} if rows is not None else {})}
-                  for rel, rows in files},
+                        **({"rows": n} if n is not None else {})}
+                  for rel, n in files},
         "inputs": inputs or {},
         "config": config or {},
         "versions": package_versions(),

@@ -16,6 +16,7 @@ A figure with nothing to count over is None, never 0. `basis` says what each sha
 {"decisive": d, "of": n}, the d decisive verdicts it is computed from among the n it looked at
 (a P(prefer longer) of 1.0 from 1 of 60 verdicts says little).
 
+    >>> from pipelines.judge.pairwise import OrderVerdict
     >>> judgements = [PairJudgement(OrderVerdict("A"), OrderVerdict("B")),   # x both times
     ...               PairJudgement(OrderVerdict("A"), OrderVerdict("A"))]   # A both times
     >>> pairwise_bias(judgements, [(10, 3), (10, 3)])

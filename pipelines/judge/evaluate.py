@@ -20,9 +20,16 @@ With `comparison: rating` the margin is `config.rating_margin`: 0.5 in parse mod
 logprob mode unless set (expected scores span about a point; a fixed 0.5 made nearly every
 pair a tie).
 
-    >>> report, rows = evaluate_judge(read_records("prefs.jsonl"), JudgeConfig(), model=gen)
-    >>> report["judge_metrics"]["agreement"], report["baselines"]["longest"]["agreement"]
-    (0.61, 0.55)
+    >>> from tests.fakes import ScriptedGenerator
+    >>> labelled = datasets.Dataset.from_list(
+    ...     [{"prompt": "Name a colour.", "chosen": "Blue.", "rejected": "A banana, probably."}])
+    >>> first = ScriptedGenerator(lambda conv, params, k: "Verdict: A")  # always the one shown first
+    >>> report, rows = evaluate_judge(labelled, JudgeConfig(), model=first)
+    >>> figures = report["judge_metrics"]
+    >>> figures["agreement"], figures["tie_rate"], figures["p_prefer_first"]
+    (0.0, 1.0, 1.0)
+    >>> report["baselines"]["longest"]["agreement"]
+    0.0
 """
 
 from __future__ import annotations
@@ -45,7 +52,8 @@ from pipelines.judge.config import JudgeConfig
 from pipelines.judge.examples import pair_of
 from pipelines.judge.pairwise import Pair, Winner, compare_scores, judge_pairs
 from pipelines.judge.rating import rate
-from pipelines.models.params import Generator, Progress
+from pipelines.models.params import Generator
+from pipelines.stage import Progress
 
 TABLE_COLUMNS = ("method", "agreement", "agreement_decisive", "tie_rate", "position_consistency",
                  "p_prefer_first", "p_prefer_longer", "parse_failure_rate")

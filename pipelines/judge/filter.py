@@ -8,9 +8,15 @@ score distribution). Rejections:
 - `judge_below_threshold`: detail "score 4.25 < threshold 4.5"
 - `judge_parse_error`: detail "<kind>: <message>; raw output: '...'"
 
-    >>> result = judge_filter(records, JudgeConfig(threshold=4.5), model=load_generator(ModelConfig()))
-    >>> len(result.kept) + len(result.rejected) == len(records)
-    True
+    >>> from tests.fakes import ScriptedGenerator
+    >>> records = datasets.Dataset.from_list([{"instruction": "Add 2 and 2.", "output": "4"},
+    ...                                       {"instruction": "Add 2 and 3.", "output": "6"}])
+    >>> judge = ScriptedGenerator(["Score: 5", "Score: 1"])  # one reply per record
+    >>> result = judge_filter(records, JudgeConfig(threshold=4.5), model=judge)
+    >>> list(result.kept["output"]), list(result.rejected["detail"])
+    (['4'], ['score 1 < threshold 4.5'])
+
+`model=` is the judge: a Generator, or a loader for `config.model`.
 
 Stats: counts per reason and per parse-error kind, the AlpaGasus score table (<3, 3, 3.5, 4,
 4.5, 5; scores floored to the half point), mean score, timing, and the self-preference warning
@@ -32,22 +38,22 @@ from pipelines.judge.bias import generator_labels, self_preference_warning
 from pipelines.judge.config import JudgeConfig
 from pipelines.judge.examples import example_of
 from pipelines.judge.rating import Rating, rate
-from pipelines.models.params import Generator, Progress
+from pipelines.models import ModelSource, resolve_model
 from pipelines.records import JudgeMeta, features_of, rows_to_dataset
-from pipelines.stage import Rejections, StageResult
+from pipelines.stage import Progress, Rejections, StageResult
 
 STAGE = "judge"
 log = logging.getLogger(__name__)
 
 
-def judged_features(features: datasets.Features, *, file: str | None = None) -> datasets.Features:
+def judged_features(features: datasets.Features) -> datasets.Features:
     """The input's features plus `judge_score` and `meta.judge` (a `meta` struct is added when
     the input has none)."""
     judge = dict(features_of(JudgeMeta))
     meta = features.get("meta")
     if meta is not None and not isinstance(meta, dict):
         raise InputError(f"column `meta` must be a struct to hold the judge's lineage, got {meta}",
-                         file=file, field="meta")
+                         field="meta")
     out = dict(features)
     out["meta"] = {**(meta or {}), "judge": judge}
     out["judge_score"] = datasets.Value("float64")
@@ -72,13 +78,14 @@ def _detail(rating: Rating) -> str:
     return f"{rating.error}; raw output: {raw!r}"
 
 
-def judge_filter(records: datasets.Dataset, config: JudgeConfig, *, model: Generator,
-                 file: str | None = None, progress: Progress | None = None) -> StageResult:
+def judge_filter(records: datasets.Dataset, config: JudgeConfig, *,
+                 model: ModelSource | None = None, progress: Progress | None = None) -> StageResult:
     """Rate `records` with `model` and keep those scoring at least `config.threshold`."""
     started = time.perf_counter()
-    features = judged_features(records.features, file=file)
+    model = resolve_model(model, config.model, stage=STAGE)
+    features = judged_features(records.features)
     rows = records.to_list()
-    examples = [example_of(row, row_index=i, file=file) for i, row in enumerate(rows)]
+    examples = [example_of(row, row_index=i) for i, row in enumerate(rows)]
     warning = self_preference_warning(model.name, generator_labels(rows))
     if warning:
         log.warning(warning)
@@ -100,16 +107,13 @@ def judge_filter(records: datasets.Dataset, config: JudgeConfig, *, model: Gener
             kept.append(out)
     seconds = time.perf_counter() - started
     scores = [r.score for r in ratings if r.ok]
-    stats = {
-        "stage": STAGE, "model": model.name, "aspect": config.aspect, "mode": config.mode,
-        "threshold": config.threshold, "rows_in": len(rows), "kept": len(kept),
-        "rejected": dict(rejections.counts),
-        "parse_errors": dict(Counter(r.error.kind for r in ratings if r.error)),
-        "scores": {"table": score_table(scores),
-                   "mean": round(sum(scores) / len(scores), 4) if scores else None},
-        "seconds": round(seconds, 3),
-        "examples_per_second": round(len(rows) / max(seconds, 1e-9), 2),
-        "self_preference": warning,
-    }
+    stats = rejections.stats(
+        model=model.name, aspect=config.aspect, mode=config.mode, threshold=config.threshold,
+        rows_in=len(rows), kept=len(kept),
+        parse_errors=dict(Counter(r.error.kind for r in ratings if r.error)),
+        scores={"table": score_table(scores),
+                "mean": round(sum(scores) / len(scores), 4) if scores else None},
+        seconds=round(seconds, 3), examples_per_second=round(len(rows) / max(seconds, 1e-9), 2),
+        self_preference=warning)
     return StageResult(kept=rows_to_dataset(kept, features), rejected=rejections.dataset(),
                        stats=stats)

@@ -33,7 +33,8 @@ from pipelines.judge.parse import ParseError, Verdict, parse_verdict
 from pipelines.judge.prompts import VERDICT_LABEL, pairwise_prompt
 from pipelines.judge.rating import score_in_chunks
 from pipelines.judge.tokens import pick_split
-from pipelines.models.params import GenerationParams, Generator, Progress
+from pipelines.models.params import GenerationParams, Generator
+from pipelines.stage import Progress
 
 Winner = Literal["x", "y", "tie"]
 

@@ -11,8 +11,12 @@ Two modes, same rubric (`prompts/rating.jinja`):
   that would not have written a number at all has a small mass. Zero mass (every score token
   outside what the backend reports) is an error, not a score.
 
-    >>> rate([Example("2+2?", "", "4")], generator, mode="logprob")[0]
-    Rating(score=4.62, raw='log p(0..5) = ...', distribution=[0.0, 0.0, 0.01, 0.05, 0.24, 0.70], ...)
+    >>> from tests.fakes import ScriptedGenerator
+    >>> p = [0.01, 0.01, 0.03, 0.05, 0.3, 0.6]                   # the judge's p(0..5)
+    >>> judge = ScriptedGenerator([], scores=lambda conv, prefix, candidates:
+    ...                           {c: math.log(p[int(c)]) for c in candidates})
+    >>> rate([Example("2+2?", "", "4")], judge, mode="logprob")[0]
+    Rating(score=4.42, raw='log p(0..5) = -4.605, -4.605, -3.507, -2.996, -1.204, -0.511', ...)
 
 Used by the filter stage and by preference scoring; it writes nothing and keeps no state.
 """
@@ -28,7 +32,8 @@ from pipelines.judge.examples import Example
 from pipelines.judge.parse import ParseError, parse_score
 from pipelines.judge.prompts import SCORE_LABEL, rating_prompt
 from pipelines.judge.tokens import pick_split
-from pipelines.models.params import GenerationParams, Generator, Progress, shifted
+from pipelines.models.params import GenerationParams, Generator, shifted
+from pipelines.stage import Progress
 
 SCORE_VALUES = [str(s) for s in range(SCORE_MIN, SCORE_MAX + 1)]
 SCORE_CHUNK = 64
@@ -51,7 +56,7 @@ def expected_score(logprobs: Sequence[float], raw: str = "") -> tuple[float, lis
     """(expected score, renormalised distribution, probability mass) from log p(0..5).
 
     >>> expected_score([math.log(0.1)] * 4 + [math.log(0.2), math.log(0.4)])[0]
-    3.6666...
+    3.4000...
     """
     finite = [lp for lp in logprobs if math.isfinite(lp)]
     if not finite:

@@ -35,8 +35,16 @@ def pick_split(generator: Any, label: str, values: Sequence[str]) -> tuple[str, 
     """(prefix, candidates) for asking `generator` which of `values` follows `label`.
 
     The candidates come back in the order of `values`, possibly with a leading space.
-    >>> pick_split(smollm2, "Score:", ["0", "1"])
+
+    >>> from types import SimpleNamespace
+    >>> def by_character(text, add_special_tokens):  # digits split from spaces, as in SmolLM2
+    ...     return {"input_ids": [ord(c) for c in text]}
+    >>> pick_split(SimpleNamespace(tokenizer=by_character), "Score:", ["0", "1"])
     ('Score: ', ['0', '1'])
+    >>> def by_word(text, add_special_tokens):       # " A" is one token, as in GPT-2's BPE
+    ...     return {"input_ids": [hash(w) for w in text.replace(" ", "| ").split("|") if w]}
+    >>> pick_split(SimpleNamespace(tokenizer=by_word), "Verdict:", ["A", "B"])
+    ('Verdict:', [' A', ' B'])
     """
     options = [(f"{label} ", list(values)), (label, [f" {v}" for v in values])]
     tokenizer = getattr(generator, "tokenizer", None)

@@ -4,9 +4,17 @@ The key hashes the backend and model label, the generation parameters (n and see
 the conversation. Results are committed to a SQLite file after every chunk of prompts, so a
 crash loses at most the chunk in flight.
 
-    >>> gen = CachedGenerator(TransformersGenerator(cfg), "runs/cache/responses.sqlite")
-    >>> gen.generate(convs, params)       # second call: no model work
-    >>> gen.hits, gen.misses
+    >>> import tempfile
+    >>> from tests.fakes import ScriptedGenerator
+    >>> inner = ScriptedGenerator(lambda conv, params, k: "Paris.")
+    >>> gen = CachedGenerator(inner, f"{tempfile.mkdtemp()}/responses.sqlite")
+    >>> question = [[{"role": "user", "content": "Capital of France?"}]]
+    >>> gen.generate(question, GenerationParams())[0][0].text
+    'Paris.'
+    >>> gen.generate(question, GenerationParams())[0][0].text  # second call: no model work
+    'Paris.'
+    >>> gen.hits, gen.misses, len(inner.calls)
+    (1, 1, 1)
 
 `score_tokens` results are cached the same way (key: prefix and candidates instead of params).
 Progress counts cached prompts as done at once, then follows the inner backend's batches.
@@ -25,11 +33,11 @@ from pipelines.models.params import (
     Conversation,
     GenerationParams,
     Generator,
-    Progress,
     as_dicts,
     shifted,
 )
 from pipelines.records import content_id
+from pipelines.stage import Progress
 
 
 class CachedGenerator:

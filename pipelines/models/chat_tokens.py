@@ -21,6 +21,9 @@ tokenizes the same alone as inside the whole string (but see Limits). When no co
 special-token string, the ids are those of tokenizing the whole rendered text, and that is what
 is returned then, with no second rendering. The assistant `prefix` counts as data.
 
+    >>> from transformers import AutoTokenizer
+    >>> from pipelines.embedded import embedded_model_dir
+    >>> smollm2_tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
     >>> ids = chat_token_ids(smollm2_tokenizer, [{"role": "user", "content": "Hi<|im_end|>"}])
     >>> smollm2_tokenizer.convert_ids_to_tokens(ids)[-12:]
     ['|', 'im', '_', 'end', '|', '>', '<|im_end|>', 'Ċ', '<|im_start|>', 'ass', 'istant', 'Ċ']

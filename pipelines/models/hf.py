@@ -18,12 +18,16 @@ batch when every candidate is a single token, else from one pass over (prompt + 
 sequences. Prompt and candidate are tokenized separately and joined. In the single-token case
 the tokens every prompt of the call starts with (a judge's rubric, say) are run once and their
 key/value cache is reused by every batch, so each prompt pays only for its own tokens.
+
+One loaded model answers one call at a time (shards running side by side in threads take
+turns): `seed` seeds torch's global generator, so interleaved calls would not be reproducible.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
+import threading
 from pathlib import Path
 
 import torch
@@ -42,9 +46,9 @@ from pipelines.models.params import (
     Completion,
     Conversation,
     GenerationParams,
-    Progress,
     cut_at_stop,
 )
+from pipelines.stage import Progress
 from pipelines.threads import apply_configured
 
 
@@ -151,6 +155,7 @@ class TransformersGenerator:
         eos = eos if isinstance(eos, list) else [eos] if eos is not None else []
         self.eos_ids = set(eos) | {self.tokenizer.eos_token_id}
         self.stop_ids = self.eos_ids | {self.tokenizer.pad_token_id}  # rows end in eos, then pad
+        self._lock = threading.Lock()
 
     # prompts -------------------------------------------------------------------------------
     def prompt_ids(self, conversation: Conversation, prefix: str = "") -> list[int]:
@@ -193,7 +198,11 @@ class TransformersGenerator:
 
     def generate(self, conversations: list[Conversation], params: GenerationParams,
                  n: int | None = None, *, progress: Progress | None = None) -> list[list[Completion]]:
-        params = params.with_n(n)
+        with self._lock:
+            return self._generate(conversations, params.with_n(n), progress)
+
+    def _generate(self, conversations: list[Conversation], params: GenerationParams,
+                  progress: Progress | None) -> list[list[Completion]]:
         if params.seed is not None:
             torch.manual_seed(params.seed)
         prompts = [self.prompt_ids(c) for c in conversations]
@@ -258,9 +267,14 @@ class TransformersGenerator:
             logprobs=[float(x) for x in logprobs[:len(kept)]] if logprobs is not None else None)
 
     # scoring -------------------------------------------------------------------------------
-    @torch.inference_mode()
     def score_tokens(self, conversations: list[Conversation], prefix: str, candidates: list[str],
                      *, progress: Progress | None = None) -> list[dict[str, float]]:
+        with self._lock:
+            return self._score_tokens(conversations, prefix, candidates, progress)
+
+    @torch.inference_mode()
+    def _score_tokens(self, conversations: list[Conversation], prefix: str,
+                      candidates: list[str], progress: Progress | None) -> list[dict[str, float]]:
         prompts = [self.prompt_ids(c, prefix) for c in conversations]
         cand_ids = self._encode(candidates)
         empty = [c for c, ids in zip(candidates, cand_ids) if not ids]

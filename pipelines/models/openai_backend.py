@@ -36,12 +36,12 @@ from pipelines.models.params import (
     Completion,
     Conversation,
     GenerationParams,
-    Progress,
     UnsupportedParameter,
     as_dicts,
     cut_at_stop,
     unsupported,
 )
+from pipelines.stage import Progress
 
 TOP_LOGPROBS = 20
 

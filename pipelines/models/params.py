@@ -4,8 +4,9 @@
     ...                           stop=["\\n\\n"], max_new_tokens=256, seed=0)
     >>> params.strategy
     'sample'
-    >>> gen.generate([[{"role": "user", "content": "List three colours."}]], params, n=2)
-    [[Completion(text='Red, green, blue.', finish_reason='stop', ...), Completion(...)]]
+
+and every backend answers `generate(conversations, params, n=2)` with `n` completions per
+conversation, e.g. `[[Completion(text='Red, green, blue.', finish_reason='stop', ...), ...]]`.
 
 Decoding strategy follows from the parameters: `num_beams > 1` is beam search, `temperature > 0`
 is sampling, otherwise greedy. A backend that cannot honour a parameter raises
@@ -14,7 +15,7 @@ is sampling, otherwise greedy. A backend that cannot honour a parameter raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import Field, model_validator
@@ -22,9 +23,9 @@ from pydantic import Field, model_validator
 from pipelines.configbase import StageConfig
 from pipelines.errors import TunesetError
 from pipelines.records import Message
+from pipelines.stage import Progress
 
 Conversation = Sequence[Message | dict[str, str]]
-Progress = Callable[[int, int], None]
 
 
 class GenerationParams(StageConfig):

@@ -23,9 +23,9 @@ from pipelines.models.params import (
     Completion,
     Conversation,
     GenerationParams,
-    Progress,
     cut_at_stop,
 )
+from pipelines.stage import Progress
 
 
 def _import_vllm():

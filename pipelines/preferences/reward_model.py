@@ -6,7 +6,7 @@ ending in the assistant turn (only the template's markers are special tokens: a 
 string in a response is plain text, `pipelines.models.chat_tokens`), cut to `max_length` tokens,
 right-padded, and the logit at the last real token is the score.
 
-    >>> scores, _ = RewardModelScorer("runs/train/reward").score([[user]], [["Paris.", "Rome."]])
+    scores, _ = RewardModelScorer("runs/train/reward").score([[user]], [["Paris.", "Rome."]])
 """
 
 from __future__ import annotations

@@ -11,11 +11,20 @@ per prompt for the records' lineage.
 - reward_model: one scalar per response from a sequence-classification checkpoint
   (`reward_model.py`).
 
-    >>> scores, details = RatingScorer(judge_model, judge_config).score([conv], [["4", "5"]])
+A stage gets its scorer through `build_scorer(config, model)`: `model` is a ready scorer, or a
+Generator (or loader) for the judge. Loading a reward model is the caller's work
+(`scorer_model`, which flows call).
+
+    >>> from tests.fakes import ScriptedGenerator
+    >>> judge = ScriptedGenerator(lambda conv, params, k: "Score: 4")
+    >>> scorer = build_scorer(ScorerConfig(judge={"mode": "parse"}), judge)
+    >>> scorer.score([[{"role": "user", "content": "q"}]], [["an answer"]])[0]
+    [[4.0]]
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import combinations
 from typing import Any, Protocol
 
@@ -23,7 +32,8 @@ from pipelines.judge.config import JudgeConfig
 from pipelines.judge.examples import example_of
 from pipelines.judge.pairwise import Pair, judge_pairs
 from pipelines.judge.rating import rate
-from pipelines.models import Generator
+from pipelines.models import Generator, ModelConfig, ModelSource, resolve_model
+from pipelines.preferences.config import ScorerConfig
 
 Conversation = list[dict[str, str]]
 
@@ -41,12 +51,18 @@ def _example(conversation: Conversation, response: str):
     return example_of({"messages": conversation + [{"role": "assistant", "content": response}]})
 
 
-class RatingScorer:
-    kind = "rating"
+class JudgeScorer:
+    """A scorer that asks a judge model (`kind` and `score` come from the subclass)."""
+
+    kind: str
 
     def __init__(self, model: Generator, config: JudgeConfig) -> None:
         self.model, self.config = model, config
         self.name, self.mode = model.name, config.mode
+
+
+class RatingScorer(JudgeScorer):
+    kind = "rating"
 
     def score(self, conversations, responses):
         examples = [_example(c, r) for c, texts in zip(conversations, responses) for r in texts]
@@ -60,12 +76,8 @@ class RatingScorer:
         return scores, details
 
 
-class PairwiseScorer:
+class PairwiseScorer(JudgeScorer):
     kind = "pairwise"
-
-    def __init__(self, model: Generator, config: JudgeConfig) -> None:
-        self.model, self.config = model, config
-        self.name, self.mode = model.name, config.mode
 
     def score(self, conversations, responses):
         index, pairs = [], []
@@ -93,11 +105,24 @@ class PairwiseScorer:
         return scores, details
 
 
-def build_scorer(config, model_loader) -> Scorer:
-    """The configured scorer; `model_loader(ModelConfig)` builds judge models."""
+def build_scorer(config: ScorerConfig, model: Scorer | ModelSource | None) -> Scorer:
+    """The configured scorer: `model` itself when it is a scorer, else the judge scorer of
+    `config.kind` on `model` (a Generator, or a loader for `config.judge.model`)."""
+    if hasattr(model, "score"):
+        return model
+    if config.kind == "reward_model":
+        raise ValueError("scorer.kind reward_model: pass model= the reward model scorer "
+                         "(pipelines.preferences.scorers.scorer_model loads it)")
+    cls = RatingScorer if config.kind == "rating" else PairwiseScorer
+    return cls(resolve_model(model, config.judge.model, stage="preferences"), config.judge)
+
+
+def scorer_model(config: ScorerConfig, loader: Callable[[ModelConfig], Generator]
+                 ) -> Scorer | Callable[[ModelConfig], Generator]:
+    """What a flow passes as the pairing stage's `model`: the loaded reward model for
+    `kind: reward_model`, else `loader` (the judge is built from it)."""
     if config.kind == "reward_model":
         from pipelines.preferences.reward_model import RewardModelScorer
 
         return RewardModelScorer(config.reward_model)
-    cls = RatingScorer if config.kind == "rating" else PairwiseScorer
-    return cls(model_loader(config.judge.model), config.judge)
+    return loader

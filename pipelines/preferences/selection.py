@@ -9,7 +9,7 @@ Policies, over the usable (scored) responses of one prompt:
 - `all_pairs_with_margin`: every pair whose score gap is at least `margin`.
 
     >>> select_pairs([4.0, 2.0, 4.0, 1.0], "best_vs_worst", margin=0.0, rng=random.Random(0))
-    Selection(pairs=[(0, 3)], dropped=[])
+    Selection(pairs=[(0, 3)], dropped=[], too_few=False)
 
 A prompt with fewer than two usable responses yields nothing (`preferences_too_few_responses`);
 pairs whose gap is zero are `preferences_tie`, below the margin `preferences_below_margin`.

@@ -1,6 +1,11 @@
 """Publish a run folder to its targets: local git repositories first, then Hub repositories.
 
-    >>> report = publish_run("runs/demo", config, targets=[parse_target("runs/demo/dataset")])
+    >>> import tempfile
+    >>> from pipelines.publish.config import parse_target
+    >>> from tests.pipelines.publish.helpers import make_run
+    >>> run = make_run(Path(tempfile.mkdtemp()) / "run")  # a small complete run folder
+    >>> config = PublishConfig(license="apache-2.0")
+    >>> report = publish_run(run, config, targets=[parse_target(str(run / "dataset"))])
     >>> report["new_version"], report["version"], report["targets"][0]["status"]
     (True, 'v1', 'published')
 

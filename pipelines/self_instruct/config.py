@@ -58,6 +58,8 @@ class InstanceConfig(StageConfig):
     fewshot: int = Field(3, ge=0, description="seed examples shown when generating instances")
     params: GenerationParams = GenerationParams(max_new_tokens=300)
     classify_params: GenerationParams = GenerationParams(max_new_tokens=3)
+    shard_size: int = Field(32, ge=1, description="accepted tasks per instance-generation shard "
+                            "(the unit a parallel task runner spreads, and the resume unit)")
 
 
 class SelfInstructConfig(StageConfig):

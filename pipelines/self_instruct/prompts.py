@@ -1,8 +1,12 @@
 """Prompt builders for self-instruct; the wording lives in `prompts/*.jinja` beside this file.
 
-    >>> bootstrap_prompt(["Name a bird.", "Sort these numbers."], count=3)
-    'Below is a numbered list of tasks. ...\\n1. Name a bird.\\n2. Sort these numbers.\\n...
-     Continue the list with 3 new tasks numbered 3 to 5. ...'
+    >>> print(bootstrap_prompt(["Name a bird.", "Sort these numbers."], count=3))
+    Below is a numbered list of tasks. ...
+    <BLANKLINE>
+    1. Name a bird.
+    2. Sort these numbers.
+    <BLANKLINE>
+    Continue the list with 3 new tasks numbered 3 to 5. ...
 
 The bootstrap and Alpaca builders return one user message; the classification and instance
 builders return a chat few-shot conversation (system instructions, then seed tasks as

@@ -10,7 +10,8 @@ float operations as `rouge_score.rouge_scorer` so decisions agree bit for bit.
     >>> pool = RougePool(["Give three tips for staying healthy.", "Name a primary colour."])
     >>> pool.max_similarity("Give three tips for staying healthy today.")
     (0.923076923076923, 0)
-    >>> pool.add("Describe a sunset.")
+    >>> pool.add("Describe a sunset.")  # its index in the pool
+    2
 
 Tokens follow rouge-score's default tokenizer without stemming: lowercase, every run of
 characters outside [a-z0-9] becomes a space, split on whitespace.

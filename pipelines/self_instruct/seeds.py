@@ -7,16 +7,27 @@ Self-instruct layout, one task per line:
 
 Any other file (JSONL, CSV, Parquet, ...) gives one instance per row from its `instruction`,
 `input` and `output` columns (names set by `seed_fields`); rows sharing an instruction become one
-task. Bad rows raise InputError naming the file, line and field.
+task. `read_seeds` reads the configured file and checks every row (errors name the file, line
+and field); `seed_tasks` turns records into tasks:
+
+    >>> import datasets
+    >>> rows = [{"instruction": "Add the numbers.", "input": "2, 3", "output": "5"},
+    ...         {"instruction": "Add the numbers.", "input": "1, 1", "output": "2"}]
+    >>> [(t.instruction, len(t.instances)) for t in seed_tasks(datasets.Dataset.from_list(rows))]
+    [('Add the numbers.', 2)]
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipelines.io import read_table, require_columns
+import datasets
+
+from pipelines.errors import InputError
+from pipelines.io import read_sources, require_values
 from pipelines.records import content_id
-from pipelines.self_instruct.config import SeedFields
+from pipelines.self_instruct.config import SeedFields, SelfInstructConfig
 from pipelines.self_instruct.parse import Instance
 
 
@@ -31,31 +42,51 @@ class Task:
     machine: bool = False
 
 
-def load_seeds(path, fields: SeedFields | None = None) -> list[Task]:
+def _error(row: int, field: str | None, message: str) -> InputError:
+    return InputError(message, row=row, field=field)
+
+
+def _require(records: datasets.Dataset, columns: dict[str, str], nonempty: list[str]) -> None:
+    require_values(records.column_names, records.__getitem__, columns, nonempty=nonempty,
+                   file=None, error=_error)
+
+
+def seed_tasks(records: datasets.Dataset, fields: SeedFields | None = None) -> list[Task]:
+    """The seed tasks of `records`; a bad record raises InputError naming its row and field."""
     fields = fields or SeedFields()
-    table = read_table(path)
-    ds = table.dataset
-    if fields.instances in ds.column_names:
-        require_columns(table, {fields.instruction: "string", fields.instances: "list"},
-                        nonempty=[fields.instruction])
+    if fields.instances in records.column_names:
+        _require(records, {fields.instruction: "string", fields.instances: "list"},
+                 [fields.instruction])
         seeds = []
-        for row, rec in enumerate(ds.to_list()):
+        for row, rec in enumerate(records.to_list()):
             instances = []
             for j, inst in enumerate(rec[fields.instances]):
                 if not isinstance(inst, dict) or not isinstance(inst.get(fields.output), str):
-                    raise table.error(row, f"{fields.instances}[{j}]",
-                                      f"expected an object with a string {fields.output!r}")
+                    raise _error(row, f"{fields.instances}[{j}]",
+                                 f"expected an object with a string {fields.output!r}")
                 instances.append(Instance(str(inst.get(fields.input) or ""), inst[fields.output]))
             label = rec.get(fields.is_classification)
             if label is not None and not isinstance(label, bool):
-                raise table.error(row, fields.is_classification, f"expected true or false, got {label!r}")
+                raise _error(row, fields.is_classification, f"expected true or false, got {label!r}")
             seeds.append(Task(str(rec.get(fields.id) or content_id(rec[fields.instruction])),
                               rec[fields.instruction].strip(), tuple(instances), label))
         return seeds
-    require_columns(table, {fields.instruction: "string", fields.output: "string"},
-                    nonempty=[fields.instruction, fields.output])
+    _require(records, {fields.instruction: "string", fields.output: "string"},
+             [fields.instruction, fields.output])
     grouped: dict[str, list[Instance]] = {}
-    for rec in ds.to_list():
+    for rec in records.to_list():
         grouped.setdefault(rec[fields.instruction].strip(), []).append(
             Instance(str(rec.get(fields.input) or ""), rec[fields.output]))
     return [Task(content_id(text), text, tuple(insts)) for text, insts in grouped.items()]
+
+
+def check_seeds(fields: SeedFields | None = None) -> Callable[[datasets.Dataset], None]:
+    """A `read_sources` check: every record is a valid seed task."""
+    def check(dataset: datasets.Dataset) -> None:
+        seed_tasks(dataset, fields)
+    return check
+
+
+def read_seeds(config: SelfInstructConfig) -> datasets.Dataset:
+    """The configured seed file's records, checked (errors name the file, line and field)."""
+    return read_sources([config.seeds], check=check_seeds(config.seed_fields))

@@ -12,8 +12,12 @@ layout, never the target row itself (nor a row with the same text). Prompts over
 exemplars until they fit; a zero-shot prompt over budget is rejected. Rows with a rationale get
 chain-of-thought rendering (cue appended, target = rationale + "so the answer is ...").
 
-Output: `InstructionRecord`s (`messages` + Alpaca view + `meta.template`). Rejected rows keep
-their task, file, row number and raw content with a reason:
+Input: raw task rows (`pipelines.templating.inputs.read_task_rows`: task, split, source, line,
+raw row), plus the promptsource templates of the tasks that name a file (`templates=`). With a
+token budget, `model` is the tokenizer that counts (anything with `encode(text) -> ids`).
+
+Output: `InstructionRecord`s (`messages` + Alpaca view + `meta.template`). Rejected rows are the
+input rows (task, file, position, line and raw content) with a reason:
 `template_no_label`, `template_task_cap`, `template_mixing_rate`, `template_over_budget`.
 """
 
@@ -22,8 +26,9 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import datasets
 
@@ -35,20 +40,14 @@ from pipelines.records import (
     make_instruction,
     to_dataset,
 )
-from pipelines.stage import Rejections, StageResult
+from pipelines.stage import Progress, Rejections, StageResult
 from pipelines.templating.config import TemplatingConfig
 from pipelines.templating.mixing import mixing_quotas, sample_keep
 from pipelines.templating.options import OptionsFormat, sample_options_format
-from pipelines.templating.tasks import NO_LABEL, PreparedTask, TaskRow, prepare_task
+from pipelines.templating.tasks import NO_LABEL, PreparedTask, TaskRow, prepare_tasks
 from pipelines.templating.templates import Template, cot_phrases
 
 STAGE = "template"
-REJECT_BASE = datasets.Features({
-    "task": datasets.Value("string"), "source": datasets.Value("string"),
-    "source_row": datasets.Value("int64"), "row": datasets.Json(),
-})
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -72,18 +71,26 @@ def _count_words(text: str) -> int:
     return len(text.split())
 
 
-def render_templates(config: TemplatingConfig, *, count_tokens: Callable[[str], int] | None = None,
-                     progress: Progress | None = None) -> StageResult:
-    """Render every configured task. Reads and checks all sources before rendering anything."""
+def _measure(config: TemplatingConfig, model: Any) -> Callable[[str], int]:
+    if config.budget.unit == "words":
+        return _count_words
+    if model is None or not hasattr(model, "encode"):
+        raise ValueError("budget.unit is 'tokens': pass model= the tokenizer that counts "
+                         "(anything with encode(text) -> ids; the flow loads budget.tokenizer)")
+    return lambda text: len(model.encode(text))
+
+
+def render_templates(records: datasets.Dataset, config: TemplatingConfig, *, model: Any = None,
+                     progress: Progress | None = None,
+                     templates: Mapping[str, Sequence[Template]] | None = None) -> StageResult:
+    """Render every configured task's rows. Checks all rows before rendering anything."""
     started = time.perf_counter()
-    tasks = [prepare_task(spec) for spec in config.tasks]
-    if config.budget.unit == "tokens" and count_tokens is None:
-        raise ValueError("budget.unit is 'tokens': pass count_tokens (the flow loads the tokenizer)")
-    measure = count_tokens if config.budget.unit == "tokens" else _count_words
-    rejections = Rejections(STAGE, REJECT_BASE)
+    measure = _measure(config, model)
+    tasks = prepare_tasks(records, config, templates)
+    rejections = Rejections(STAGE, records.features)
     selected = _select_rows(tasks, config, rejections)
     total = sum(len(rows) for _, rows in selected)
-    records: list[InstructionRecord] = []
+    made: list[InstructionRecord] = []
     stats_tasks: dict[str, Counter] = {}
     usage: Counter[str] = Counter()
     done = 0
@@ -91,40 +98,31 @@ def render_templates(config: TemplatingConfig, *, count_tokens: Callable[[str], 
         counts = stats_tasks.setdefault(task.spec.name, Counter())
         counts["rows_in"] = len(task.rows)
         for row in rows:
-            made = _render_row(task, row, config, measure)
-            if not made:
-                _reject(rejections, task, row, "template_over_budget",
-                        f"prompt over {config.budget.max_prompt} {config.budget.unit} even zero-shot")
-            for rec in made:
-                records.append(rec)
+            examples = _render_row(task, row, config, measure)
+            if not examples:
+                rejections.add(row.record, "template_over_budget",
+                               f"prompt over {config.budget.max_prompt} {config.budget.unit} "
+                               "even zero-shot")
+            for rec in examples:
+                made.append(rec)
                 t = rec.meta.template
                 usage[f"shots={t.shots}"] += 1
                 usage[f"options={t.options_style}"] += 1
                 usage["inverted"] += t.inverted
                 usage["cot"] += t.cot
-            counts["examples"] += len(made)
+            counts["examples"] += len(examples)
             done += 1
             if progress and (done % 200 == 0 or done == total):
                 progress(done, total)
     for name, reasons in rejections.counts_by("task").items():
         stats_tasks.setdefault(name, Counter()).update(reasons)
-    kept = to_dataset(records, InstructionRecord)
-    stats = {
-        "stage": STAGE,
-        "rows_in": sum(len(t.rows) for t in tasks),
-        "rows_rendered": total - rejections.counts.get("template_over_budget", 0),
-        "examples": len(records),
-        "rejected": dict(rejections.counts),
-        "tasks": {name: dict(c) for name, c in stats_tasks.items()},
-        "usage": dict(sorted(usage.items())),
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    return StageResult(kept=kept, rejected=rejections.dataset(), stats=stats)
-
-
-def _reject(rejections: Rejections, task: PreparedTask, row: TaskRow, reason: str, detail: str) -> None:
-    rejections.add({"task": task.spec.name, "source": str(task.spec.source),
-                    "source_row": row.index, "row": row.raw}, reason, detail)
+    stats = rejections.stats(
+        rows_in=sum(len(t.rows) for t in tasks),
+        rows_rendered=total - rejections.counts.get("template_over_budget", 0),
+        examples=len(made), tasks={name: dict(c) for name, c in stats_tasks.items()},
+        usage=dict(sorted(usage.items())), seconds=round(time.perf_counter() - started, 3))
+    return StageResult(kept=to_dataset(made, InstructionRecord), rejected=rejections.dataset(),
+                       stats=stats)
 
 
 def _select_rows(tasks: list[PreparedTask], config: TemplatingConfig,
@@ -135,7 +133,7 @@ def _select_rows(tasks: list[PreparedTask], config: TemplatingConfig,
         rows = []
         for row in task.rows:
             if row.label_index == NO_LABEL:
-                _reject(rejections, task, row, "template_no_label", "label is -1 (no target)")
+                rejections.add(row.record, "template_no_label", "label is -1 (no target)")
             else:
                 rows.append(row)
         cap = task.spec.cap
@@ -143,7 +141,7 @@ def _select_rows(tasks: list[PreparedTask], config: TemplatingConfig,
             mask = sample_keep(len(rows), cap, random.Random(f"{config.seed}/{task.spec.name}/cap"))
             for row, keep in zip(rows, mask):
                 if not keep:
-                    _reject(rejections, task, row, "template_task_cap", f"task cap {cap}")
+                    rejections.add(row.record, "template_task_cap", f"task cap {cap}")
             rows = [r for r, keep in zip(rows, mask) if keep]
         survivors.append((task, rows))
     mix = config.mixing
@@ -155,9 +153,9 @@ def _select_rows(tasks: list[PreparedTask], config: TemplatingConfig,
         mask = sample_keep(len(rows), quota, random.Random(f"{config.seed}/{task.spec.name}/mix"))
         for row, keep in zip(rows, mask):
             if not keep:
-                _reject(rejections, task, row, "template_mixing_rate",
-                        f"mixing quota {quota} of {len(rows)} rows (max_rate {mix.max_rate}, "
-                        f"total {mix.total})")
+                rejections.add(row.record, "template_mixing_rate",
+                               f"mixing quota {quota} of {len(rows)} rows (max_rate "
+                               f"{mix.max_rate}, total {mix.total})")
         selected.append((task, [r for r, keep in zip(rows, mask) if keep]))
     return selected
 

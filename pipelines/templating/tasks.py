@@ -1,26 +1,48 @@
-"""Load a task spec's rows and turn each into template variables, checking everything first.
+"""Turn a task's raw rows into template variables, checking everything first.
 
 For every row this resolves the label to (index, display text), or marks it "no target" (-1),
 and builds the variables a template sees: the type's canonical fields, `answer`, `options`,
 `is_positive`, `label`, `rationale` (built-in templates), or the raw row with `label` as an
 index plus `answer_choices` (promptsource templates). Any bad row raises InputError naming the
-file, line and field before the stage renders anything.
+file, line and field before the stage renders anything. The rows come from
+`pipelines.templating.inputs.read_task_rows`:
 
-    >>> task = prepare_task(spec)            # spec: TaskSpec for an NLI file
-    >>> task.rows[0].variables["answer"], task.rows[0].label_index
-    ('yes', 0)
+    >>> from pipelines.templating.config import TemplatingConfig
+    >>> from pipelines.templating.inputs import TASK_ROW_FEATURES
+    >>> from pipelines.records import rows_to_dataset
+    >>> source = "configs/demo_data/trivia.jsonl"
+    >>> config = TemplatingConfig(tasks=[{"name": "qa", "type": "closed_book_qa",
+    ...     "source": source, "fields": {"question": "q", "answer": "a"}}])
+    >>> def records(*raws):
+    ...     return rows_to_dataset([{"task": "qa", "split": "train", "source": source,
+    ...         "source_row": i, "line": i + 1, "row": raw} for i, raw in enumerate(raws)],
+    ...         TASK_ROW_FEATURES)
+    >>> prepare_tasks(records({"q": "2 + 2?", "a": "4"}), config)[0].rows[0].variables
+    {'question': '2 + 2?', 'answer': '4'}
+    >>> prepare_tasks(records({"q": "2 + 2?", "a": "4"}, {"q": "3 + 3?", "a": ""}), config)
+    Traceback (most recent call last):
+    ...
+    pipelines.errors.InputError: configs/demo_data/trivia.jsonl, line 2, field 'a': expected a non-empty string, got an empty one
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from pipelines.errors import ConfigError
-from pipelines.io import RecordTable, read_table, require_columns
-from pipelines.templating.config import ANSWER_FIELD, LABELLED_TYPES, TASK_FIELDS, TaskSpec
-from pipelines.templating.promptsource import load_promptsource
+import datasets
+
+from pipelines.errors import ConfigError, InputError
+from pipelines.io import require_values
+from pipelines.templating.config import (
+    ANSWER_FIELD,
+    LABELLED_TYPES,
+    TASK_FIELDS,
+    TaskSpec,
+    TemplatingConfig,
+)
+from pipelines.templating.inputs import fewshot_is_source
 from pipelines.templating.templates import Template, builtin_templates
 
 NO_LABEL = -1
@@ -29,7 +51,7 @@ NO_LABEL = -1
 @dataclass
 class TaskRow:
     index: int                 # 0-based position in the source file
-    raw: dict[str, Any]
+    record: dict[str, Any]     # the input record (task, split, source, source_row, line, row)
     variables: dict[str, Any]
     label_index: int | None    # None for unlabelled types, NO_LABEL (-1) for "no target"
     rationale: str | None = None
@@ -42,7 +64,6 @@ class TaskRow:
 @dataclass
 class PreparedTask:
     spec: TaskSpec
-    table: RecordTable
     rows: list[TaskRow]
     templates: list[Template]
     options: list[str]
@@ -57,6 +78,30 @@ class PreparedTask:
             self._pools[template.id] = [
                 r for r in self.fewshot if r.label_index != NO_LABEL and template.applies(r.variables)]
         return self._pools[template.id]
+
+
+@dataclass
+class _FileRows:
+    """One file's records of a task, in file order."""
+
+    source: str
+    records: list[dict[str, Any]]
+
+    @property
+    def raws(self) -> list[dict[str, Any]]:
+        return [r["row"] for r in self.records]
+
+    def error(self, i: int, field: str | None, message: str) -> InputError:
+        record = self.records[i]
+        line = record["line"]
+        return InputError(message, file=self.source, line=line,
+                          row=None if line is not None else record["source_row"], field=field)
+
+    def check(self, columns: dict[str, str], nonempty: list[str]) -> None:
+        raws = self.raws
+        names = list(raws[0]) if raws else []
+        require_values(names, lambda name: [r.get(name) for r in raws], columns,
+                       nonempty=nonempty, file=self.source, error=self.error)
 
 
 class _Labels:
@@ -89,10 +134,14 @@ def _is_no_label(value: Any) -> bool:
     return str(value).strip() == "-1"
 
 
-def load_task_templates(spec: TaskSpec) -> list[Template]:
-    templates: list[Template] = []
+def select_templates(spec: TaskSpec, promptsource: Sequence[Template] | None = None) -> list[Template]:
+    """The templates a task renders with: its promptsource templates (read by the caller) or the
+    type's built-in set, narrowed by `template_ids` and `include_inverted`."""
     if spec.promptsource is not None:
-        templates = load_promptsource(spec.promptsource)
+        if promptsource is None:
+            raise ValueError(f"task {spec.name!r} names a promptsource file: pass its templates "
+                             "(pipelines.templating.read_task_templates)")
+        templates = list(promptsource)
     else:
         templates = list(builtin_templates(spec.type))
     if spec.template_ids is not None:
@@ -121,23 +170,24 @@ def _columns_needed(spec: TaskSpec) -> dict[str, str]:
     return cols
 
 
-def _rows(spec: TaskSpec, table: RecordTable, labels: _Labels | None, promptsource: bool) -> list[TaskRow]:
+def _rows(spec: TaskSpec, file: _FileRows, labels: _Labels | None, promptsource: bool) -> list[TaskRow]:
     required_text = [spec.column(c) for c in TASK_FIELDS[spec.type]] if spec.type else []
-    require_columns(table, _columns_needed(spec), nonempty=required_text)
+    file.check(_columns_needed(spec), nonempty=required_text)
     positive = labels.index(spec.positive_label) if labels and spec.positive_label is not None else 0
     rows = []
-    for i, raw in enumerate(table.dataset.to_list()):
+    for i, record in enumerate(file.records):
+        raw = record["row"]
         label_index = None
         if spec.label_field is not None:
             value = raw[spec.label_field]
             label_index = labels.index(value) if labels else None
             if label_index is None:
-                raise table.error(i, spec.label_field, f"unknown label {value!r}; expected one of "
-                                  f"{labels.raw} (or -1 for no target)")
+                raise file.error(i, spec.label_field, f"unknown label {value!r}; expected one of "
+                                 f"{labels.raw} (or -1 for no target)")
         rationale = raw.get(spec.rationale_field) if spec.rationale_field else None
         rationale = str(rationale).strip() if rationale not in (None, "") else None
         variables = _variables(spec, raw, label_index, labels, positive, rationale, promptsource)
-        rows.append(TaskRow(i, raw, variables, label_index, rationale))
+        rows.append(TaskRow(record["source_row"], record, variables, label_index, rationale))
     return rows
 
 
@@ -166,21 +216,43 @@ def _variables(spec, raw, label_index, labels, positive, rationale, promptsource
     return variables
 
 
-def prepare_task(spec: TaskSpec) -> PreparedTask:
-    """Read and check a task's source (and few-shot source); raise on the first bad row."""
-    promptsource = spec.promptsource is not None
-    templates = load_task_templates(spec)
-    table = read_table(spec.source, spec.format)
-    label_values = table.dataset[spec.label_field] if spec.label_field in table.dataset.column_names else []
-    labels = _Labels(spec, label_values) if spec.label_field else None
-    rows = _rows(spec, table, labels, promptsource)
-    fewshot_is_source = spec.fewshot_source is None or Path(spec.fewshot_source).resolve() == \
-        Path(spec.source).resolve()
-    if fewshot_is_source:
-        fewshot = rows
-    else:
-        fs_table = read_table(spec.fewshot_source)
-        fewshot = _rows(spec, fs_table, labels, promptsource)
-    return PreparedTask(spec=spec, table=table, rows=rows, templates=templates,
-                        options=list(labels.names) if labels else [], fewshot=fewshot,
-                        fewshot_is_source=fewshot_is_source, promptsource=promptsource)
+def _files(records: datasets.Dataset, config: TemplatingConfig) -> dict[tuple[str, str], _FileRows]:
+    """The records grouped by (task, split), each group in input order."""
+    specs = {spec.name: spec for spec in config.tasks}
+    files: dict[tuple[str, str], _FileRows] = {}
+    for record in records:
+        task, split = record["task"], record["split"]
+        if task not in specs:
+            raise InputError(f"task {task!r} is not configured; tasks: {sorted(specs)}",
+                             file=record["source"], field="task")
+        if split not in ("train", "fewshot"):
+            raise InputError(f"expected split 'train' or 'fewshot', got {split!r}",
+                             file=record["source"], field="split")
+        files.setdefault((task, split), _FileRows(record["source"], [])).records.append(record)
+    return files
+
+
+def prepare_tasks(records: datasets.Dataset, config: TemplatingConfig,
+                  templates: Mapping[str, Sequence[Template]] | None = None) -> list[PreparedTask]:
+    """Check every task's rows (and few-shot rows) and build their variables, in config order;
+    raise on the first bad row. `templates` holds the promptsource templates by task name."""
+    files = _files(records, config)
+    prepared = []
+    for spec in config.tasks:
+        promptsource = spec.promptsource is not None
+        selected = select_templates(spec, (templates or {}).get(spec.name))
+        train = files.get((spec.name, "train"), _FileRows(str(spec.source), []))
+        label_values = [raw.get(spec.label_field) for raw in train.raws]
+        labels = _Labels(spec, label_values) if spec.label_field else None
+        rows = _rows(spec, train, labels, promptsource)
+        same = fewshot_is_source(spec)
+        if same:
+            fewshot = rows
+        else:
+            fs_file = files.get((spec.name, "fewshot"), _FileRows(str(spec.fewshot_source), []))
+            fewshot = _rows(spec, fs_file, labels, promptsource)
+        prepared.append(PreparedTask(spec=spec, rows=rows, templates=selected,
+                                     options=list(labels.names) if labels else [],
+                                     fewshot=fewshot, fewshot_is_source=same,
+                                     promptsource=promptsource))
+    return prepared

@@ -10,7 +10,18 @@ Inverted templates ("turn the task around") target an input field; `when` restri
 to the rows where a Jinja expression holds (e.g. `is_positive` for "write an implied sentence").
 
     >>> t = builtin_templates("nli")[0]
-    >>> t.render_prompt({"premise": "...", "hypothesis": "...", "answer": "yes", ...})
+    >>> prompt, target = t.render_pair({"premise": "It rained.", "hypothesis": "It was wet.",
+    ...                                 "answer": "yes"})
+    >>> print(prompt)
+    It rained.
+    <BLANKLINE>
+    Going only by the passage above, can we say that "It was wet."?
+    >>> target
+    'yes'
+    >>> t.render_prompt({"premise": "It rained."})
+    Traceback (most recent call last):
+    ...
+    pipelines.errors.TemplateError: ...nli.yaml, template 'nli-01': undefined variable: 'hypothesis' is undefined; available: ['premise']
 """
 
 from __future__ import annotations

@@ -35,14 +35,20 @@ def test_validate_accepts_the_demo_config():
     assert "ok (stages: templating, self_instruct, dedup, judge, preferences)" in result.output
 
 
-def test_validate_lists_every_problem(tmp_path):
+@pytest.mark.parametrize("config, problems", [
+    ("run: {nme: x}\ntemplating:\n  tasks:\n    - {name: a, type: nli, source: nope.tsv}\n",
+     ["run.nme: unknown field", "templating.tasks[0].source: no such file"]),
+    ("dedup:\n  inputs: [nope.jsonl]\n  num_perm: 1\n  text: body\n",
+     ["dedup.inputs[0]: no such file or folder", "dedup.text: input should be",
+      "dedup.num_perm: input should be greater than or equal to 2 (got 1)"]),
+], ids=["templating", "dedup"])
+def test_validate_lists_every_problem(tmp_path, config, problems):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("run: {nme: x}\ntemplating:\n  tasks:\n    - {name: a, type: nli, source: nope.tsv}\n")
+    bad.write_text(config)
     result = runner.invoke(app, ["validate", str(bad)])
     assert result.exit_code == 1
-    assert "run.nme: unknown field" in result.output
-    assert "templating.tasks[0].source: no such file" in result.output
-    assert "templating.tasks[0]: value error" not in result.output
+    assert all(problem in result.output for problem in problems), result.output
+    assert "value error" not in result.output
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -85,7 +91,7 @@ def test_run_command_runs_the_demo_config(tmp_path, monkeypatch):
     monkeypatch.setattr(flows.judge, "load_generator", lambda config: fake)
     monkeypatch.setattr(flows.self_instruct, "load_generator", lambda config: SelfInstructFake())
     monkeypatch.setattr(flows.preferences, "load_generator", lambda config: answers)
-    monkeypatch.setattr(flows.preferences, "build_scorer",
+    monkeypatch.setattr(flows.preferences, "scorer_model",
                         lambda config, loader: RatingScorer(rater, config.judge))
     result = runner.invoke(app, ["run", str(REPO / "configs/demo.yaml"), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output

@@ -48,40 +48,27 @@ def test_run_folder_as_input_reads_its_kept_records(tmp_path, records):
     assert summary["rows"] == {"kept": 2, "rejected": 0}
 
 
+def _dedup_cli(tmp_path, spec: dict):
+    path = tmp_path / "spec.yaml"
+    path.write_text(json.dumps(spec))
+    return runner.invoke(app, ["dedup", str(path), "--out", str(tmp_path / "out")])
+
+
 def test_cli_dedup_end_to_end(tmp_path, records):
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(json.dumps({"inputs": [records.name], "keep": "longest"}))
-    result = runner.invoke(app, ["dedup", str(spec), "--out", str(tmp_path / "out")])
+    result = _dedup_cli(tmp_path, {"inputs": [records.name], "keep": "longest"})
     assert result.exit_code == 0, result.output
     assert load_run(tmp_path / "out")["id"] == ["a", "c"]
 
 
-def test_cli_bad_config_exits_2(tmp_path, records):
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(json.dumps({"inputs": [records.name], "threshold": 1.5}))
-    result = runner.invoke(app, ["dedup", str(spec), "--out", str(tmp_path / "out")])
-    assert result.exit_code == 2
-    assert "threshold: input should be less than 1 (got 1.5)" in result.output
-
-
-def test_cli_missing_column_names_file_and_line(tmp_path):
-    data = tmp_path / "r.jsonl"
-    data.write_text('{"instruction": "x", "input": ""}\n{"instruction": null, "input": ""}\n')
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(json.dumps({"inputs": [data.name]}))
-    result = runner.invoke(app, ["dedup", str(spec), "--out", str(tmp_path / "out")])
-    assert result.exit_code == 2
-    assert "r.jsonl, line 2, field 'instruction': expected a string, got null" in result.output
-
-
-def test_validate_lists_dedup_problems(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("dedup:\n  inputs: [nope.jsonl]\n  num_perm: 1\n  text: body\n")
-    result = runner.invoke(app, ["validate", str(bad)])
-    assert result.exit_code == 1
-    assert "dedup.inputs[0]: no such file or folder" in result.output
-    assert "dedup.num_perm: input should be greater than or equal to 2 (got 1)" in result.output
-    assert "dedup.text: input should be" in result.output
+@pytest.mark.parametrize("spec, rows, message", [
+    ({"threshold": 1.5}, ROWS, "threshold: input should be less than 1 (got 1.5)"),
+    ({}, [{"instruction": "x", "input": ""}, {"instruction": None, "input": ""}],
+     "r.jsonl, line 2, field 'instruction': expected a string, got null"),
+], ids=["bad config", "missing column"])
+def test_cli_bad_input_or_config_exits_2(tmp_path, spec, rows, message):
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = _dedup_cli(tmp_path, {"inputs": ["r.jsonl"], **spec})
+    assert result.exit_code == 2 and message in result.output
 
 
 def test_reference_files_decontaminate_and_are_digested(tmp_path, records):

@@ -2,6 +2,7 @@ import json
 import math
 
 import pytest
+from prefect.task_runners import ThreadPoolTaskRunner
 from typer.testing import CliRunner
 
 import flows.preferences as pref_flow
@@ -9,7 +10,7 @@ from flows.cli import app
 from pipelines.io import load_run, read_manifest, verify_run
 from pipelines.preferences.config import PreferenceConfig
 from pipelines.preferences.scorers import RatingScorer
-from tests.fakes import ScriptedGenerator
+from tests.fakes import Meeting, ScriptedGenerator
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -49,7 +50,7 @@ def _config(tmp_path, **kw):
 def _patch(monkeypatch, models):
     """Samplers get the scripted sampler; the scorer rates with the scripted judge."""
     monkeypatch.setattr(pref_flow, "load_generator", lambda config: models.sampler)
-    monkeypatch.setattr(pref_flow, "build_scorer",
+    monkeypatch.setattr(pref_flow, "scorer_model",
                         lambda config, loader: RatingScorer(models.judge, config.judge))
 
 
@@ -94,3 +95,19 @@ def test_cli_needs_inputs_and_runs(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["preferences", str(spec), "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     assert verify_run(tmp_path / "o")
+
+
+def test_shards_run_side_by_side_with_the_serial_output(tmp_path, monkeypatch):
+    config = _config(tmp_path)
+    _patch(monkeypatch, Models())
+    serial = pref_flow.preferences_flow(config, str(tmp_path / "serial"))
+    models, meeting = Models(), Meeting()
+    inner = models.sampler.generate
+    models.sampler.generate = lambda *args, **kw: (meeting(), inner(*args, **kw))[1]
+    _patch(monkeypatch, models)
+    parallel = pref_flow.preferences_flow.with_options(
+        task_runner=ThreadPoolTaskRunner(max_workers=3))(config, str(tmp_path / "parallel"))
+    assert meeting.calls == 3 and serial["rows"] == parallel["rows"]
+    for part in ("kept", "rejected", "best_of_n"):
+        assert load_run(tmp_path / "serial", part).to_list() == \
+            load_run(tmp_path / "parallel", part).to_list()

@@ -1,8 +1,10 @@
 import pytest
+from prefect.task_runners import ThreadPoolTaskRunner
 
 import flows.self_instruct as si_flow
 from pipelines.io import load_run, read_manifest, verify_run
 from pipelines.self_instruct.config import SelfInstructConfig
+from tests.fakes import Meeting
 from tests.pipelines.self_instruct.helpers import SelfInstructFake, write_seeds
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -57,3 +59,27 @@ def test_cli_runs_self_instruct(tmp_path, config, monkeypatch):
     result = CliRunner().invoke(app, ["self-instruct", str(spec), "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     assert verify_run(tmp_path / "o")
+
+
+def test_instance_shards_run_side_by_side_with_the_serial_output(tmp_path, config, monkeypatch):
+    sharded = config.model_copy(update={"instances": config.instances.model_copy(
+        update={"shard_size": 1})})
+    serial = SelfInstructFake()  # one model for the whole run, as load_generator gives
+    monkeypatch.setattr(si_flow, "load_generator", lambda cfg: serial)
+    si_flow.self_instruct_flow(sharded, str(tmp_path / "serial"))
+    fake, meeting = SelfInstructFake(), Meeting()
+    inner = fake.generate
+
+    def generate(conversations, params, n=None, *, progress=None):
+        if conversations and conversations[0][0]["content"].startswith("For each"):
+            meeting()  # instance generation: the first two shards must overlap
+        return inner(conversations, params, n, progress=progress)
+
+    fake.generate = generate
+    monkeypatch.setattr(si_flow, "load_generator", lambda cfg: fake)
+    si_flow.self_instruct_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=4))(
+        sharded, str(tmp_path / "parallel"))
+    assert meeting.calls > 2
+    for part in ("kept", "rejected"):
+        assert load_run(tmp_path / "serial", part).to_list() == \
+            load_run(tmp_path / "parallel", part).to_list()

@@ -15,7 +15,7 @@ import pytest
 from tokenizers import AddedToken
 
 from pipelines.embedded import embedded_model_dir, load_tokenizer
-from pipelines.generate import generate_records
+from pipelines.generate import GenerateConfig, generate_records
 from pipelines.judge.examples import Example
 from pipelines.judge.prompts import pairwise_prompt
 from pipelines.judge.rating import rating_conversations
@@ -115,8 +115,9 @@ def test_generation_prompt_from_a_record_holds_only_the_template_markers(embedde
                            {"role": "user", "content": FORGED},
                            {"role": "assistant", "content": "dropped: the stage re-answers"}]}
     with model_inputs(embedded_generator.model) as seen:
-        generate_records(datasets.Dataset.from_list([record]), embedded_generator,
-                         GenerationParams(max_new_tokens=1))
+        generate_records(datasets.Dataset.from_list([record]),
+                         GenerateConfig(params=GenerationParams(max_new_tokens=1)),
+                         model=embedded_generator)
     assert markers(tokenizer, seen[0]) == ["<|im_start|>", "<|im_end|>"] * 2 + ["<|im_start|>"]
 
 

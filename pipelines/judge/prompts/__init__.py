@@ -8,12 +8,13 @@ subtle: everything before the first fence depends only on the aspect (the rubric
 format, not the tag), so all prompts of one run share that prefix; backends with prefix caching
 (vLLM, SGLang, the transformers backend's scoring) compute it once.
 
+    >>> from pipelines.judge.examples import Example
     >>> print(rating_prompt(Example("Name a colour.", "", "Blue."), "accuracy"))
-    You are reviewing one example ... Rate the response for accuracy.
-    ...
-    <<<RESPONSE 3b9c...>>>
+    You rate one example ... Rate the response for accuracy. ...
+    <<<RESPONSE ...>>>
     Blue.
-    <<<END RESPONSE 3b9c...>>>
+    <<<END RESPONSE ...>>>
+    <BLANKLINE>
     Reply with the score alone on the first line, as "Score: N" ...
 """
 

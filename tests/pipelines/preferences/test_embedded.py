@@ -1,9 +1,8 @@
 """Preference pairs end to end on the embedded model: 5 prompts, K=3."""
 
-from pipelines.models import GenerationParams
-from pipelines.preferences.config import PreferenceConfig
-from pipelines.preferences.scorers import RatingScorer
-from pipelines.preferences.stage import build_pairs, sample_prompts
+import datasets
+
+from pipelines.preferences import PreferenceConfig, pair_responses, sample_responses
 
 PROMPTS = ["Name a fruit that is yellow.", "What is the capital of Italy?",
            "Give one tip for sleeping better.", "Say hello in French.", "What colour is the sky?"]
@@ -13,10 +12,10 @@ def test_five_prompts_three_samples(embedded_generator):
     config = PreferenceConfig(samplers=[{"params": {"temperature": 1.0, "top_p": 0.95,
                                                     "max_new_tokens": 24, "seed": 0}, "n": 3}],
                               scorer={"judge": {"mode": "logprob", "aspect": "helpfulness"}})
-    conversations = [[{"role": "user", "content": p}] for p in PROMPTS]
-    samples = sample_prompts(conversations, [(embedded_generator,
-                                              GenerationParams(**config.samplers[0].params.model_dump()), 3)])
-    result, best = build_pairs(samples, config, RatingScorer(embedded_generator, config.scorer.judge))
+    prompts = datasets.Dataset.from_list([{"prompt": p} for p in PROMPTS])
+    samples = sample_responses(prompts, config, model=embedded_generator).kept
+    result = pair_responses(samples, config, model=embedded_generator)
+    best = result.extra["best_of_n"]
     assert len(result.kept) + len({r["prompt_id"] for r in result.rejected}) >= 1
     assert len(result.kept) >= 1 and len(best) == 5
     for pair in result.kept:

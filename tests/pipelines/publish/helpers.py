@@ -12,7 +12,7 @@ from pipelines.io import write_json, write_run
 from pipelines.judge.config import JudgeConfig
 from pipelines.plots import histogram_png
 from pipelines.preferences.config import PreferenceConfig
-from pipelines.preferences.stage import REJECT_FEATURES
+from pipelines.preferences.pairing import REJECT_FEATURES
 from pipelines.records import (
     INSTRUCTION_FEATURES,
     InstructionMeta,
@@ -97,7 +97,9 @@ def make_run(root: Path, n: int = 12, *, publish: dict | None = None, plots: boo
     pairs = to_dataset([pair(i) for i in kept_ids], PreferenceRecord)
     tie = [{"prompt_id": "p-tie", "prompt": [{"role": "user", "content": "Say hi."}],
             "level": "prompt", "chosen": None, "rejected": None, "score_chosen": None,
-            "score_rejected": None, "candidates": ["hi", "hi"], "scores": [3.0, 3.0],
+            "score_rejected": None, "duplicates": 0, "scores": [3.0, 3.0],
+            "candidates": [{"text": "hi", "sampler": 0, "model": "fake:sampler",
+                            "finish_reason": "stop"}] * 2,
             "stage": "preferences", "reason": "preferences_all_tied",
             "detail": "every candidate scored the same"}]
     best = to_dataset([make_instruction(f"What is {i} plus {i}? Answer with a number.", "",

@@ -6,8 +6,8 @@ import pytest
 from rouge_score import rouge_scorer
 
 from pipelines.self_instruct.config import SelfInstructConfig
-from pipelines.self_instruct.loop import run_self_instruct
-from pipelines.self_instruct.seeds import load_seeds
+from pipelines.self_instruct.seeds import read_seeds, seed_tasks
+from pipelines.self_instruct.stage import bootstrap_instructions
 from tests.conftest import REPO
 
 
@@ -16,7 +16,7 @@ def test_one_real_request_runs_end_to_end(embedded_generator):
         seeds=REPO / "configs/demo_data/seed_tasks.jsonl", target=1, max_rounds=1,
         requests_per_round=1, params={"temperature": 0.7, "top_p": 0.5, "max_new_tokens": 48, "seed": 0},
         instances={"max_instances": 1, "params": {"max_new_tokens": 32}})
-    result = run_self_instruct(config, embedded_generator, load_seeds(config.seeds))
+    result = bootstrap_instructions(read_seeds(config), config, model=embedded_generator)
     stats = result.stats
     assert stats["requests"] == 1 and stats["candidates"] >= 1
     rejected_candidates = sum(1 for r in result.rejected.to_list() if r["kind"] == "instruction"
@@ -32,8 +32,8 @@ def test_accepted_instructions_are_novel_by_rouge_score(embedded_generator):
         params={"temperature": 0.7, "top_p": 0.5, "presence_penalty": 2.0, "max_new_tokens": 128,
                 "seed": 0},
         instances={"max_instances": 2, "params": {"max_new_tokens": 64}})
-    seeds = load_seeds(config.seeds)
-    result = run_self_instruct(config, embedded_generator, seeds)
+    seeds = seed_tasks(read_seeds(config))
+    result = bootstrap_instructions(read_seeds(config), config, model=embedded_generator)
     accepted = sorted({r["instruction"] for r in result.kept.to_list()} |
                       {r["instruction"] for r in result.rejected.to_list()
                        if r["reason"] == "self_instruct_no_instances"})

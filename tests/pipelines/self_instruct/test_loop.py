@@ -4,8 +4,9 @@ import pytest
 
 from pipelines.models.params import Completion
 from pipelines.self_instruct.config import SelfInstructConfig
-from pipelines.self_instruct.loop import run_round, run_self_instruct
-from pipelines.self_instruct.seeds import Task, load_seeds
+from pipelines.self_instruct.rounds import run_round
+from pipelines.self_instruct.seeds import Task, read_seeds, seed_tasks
+from pipelines.self_instruct.stage import bootstrap_instructions
 
 from .helpers import SEEDS, SelfInstructFake, write_seeds
 
@@ -18,7 +19,7 @@ def config(tmp_path):
 
 @pytest.fixture
 def seeds(config):
-    return load_seeds(config.seeds, config.seed_fields)
+    return seed_tasks(read_seeds(config), config.seed_fields)
 
 
 def _shown(prompt):
@@ -113,7 +114,8 @@ def test_records_carry_lineage(config, seeds):
 
 def test_pool_grows_across_rounds_until_the_target(config, seeds):
     fake = SelfInstructFake()
-    result = run_self_instruct(config.model_copy(update={"target": 10}), fake, seeds)
+    result = bootstrap_instructions(read_seeds(config), config.model_copy(update={"target": 10}),
+                                    model=fake)
     stats = result.stats
     assert stats["rounds"] >= 2 and stats["accepted"] >= 9
     bootstraps = [c for c in fake.calls if c["method"] == "generate"

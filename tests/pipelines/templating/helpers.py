@@ -2,6 +2,8 @@
 
 import json
 
+from pipelines.templating import read_task_rows, read_task_templates, render_templates
+
 NLI_ROWS = [
     {"p": "The shop opens at nine.", "h": "The shop opens in the morning.", "y": "entailment"},
     {"p": "Tom has two cats.", "h": "Tom has no pets.", "y": "not_entailment"},
@@ -21,3 +23,9 @@ def nli_spec(path, **extra):
     return {"name": "nli", "type": "nli", "source": str(path), "fields": {"premise": "p", "hypothesis": "h"},
             "label_field": "y", "labels": {"entailment": "yes", "not_entailment": "no"},
             "positive_label": "entailment", **extra}
+
+
+def render(config, **kw):
+    """Read the configured task files as the flow does, then run the stage."""
+    return render_templates(read_task_rows(config), config, templates=read_task_templates(config),
+                            **kw)

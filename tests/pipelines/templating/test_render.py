@@ -1,9 +1,9 @@
 import pytest
 
 from pipelines.errors import InputError, TemplateError
-from pipelines.templating import TemplatingConfig, render_templates
+from pipelines.templating import TemplatingConfig
 
-from .helpers import NLI_ROWS, nli_spec, write_jsonl
+from .helpers import NLI_ROWS, nli_spec, render, write_jsonl
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def _config(tasks, **kw):
 
 
 def test_one_example_per_row_with_lineage(nli_file):
-    result = render_templates(_config([nli_spec(nli_file)]))
+    result = render(_config([nli_spec(nli_file)]))
     assert len(result.kept) == len(NLI_ROWS) and len(result.rejected) == 0
     first = result.kept[0]
     assert first["messages"][-1]["role"] == "assistant"
@@ -28,15 +28,15 @@ def test_one_example_per_row_with_lineage(nli_file):
 
 
 def test_same_seed_same_output_other_seed_differs(nli_file):
-    a = render_templates(_config([nli_spec(nli_file)], seed=1)).kept
-    b = render_templates(_config([nli_spec(nli_file)], seed=1)).kept
-    c = render_templates(_config([nli_spec(nli_file)], seed=2)).kept
+    a = render(_config([nli_spec(nli_file)], seed=1)).kept
+    b = render(_config([nli_spec(nli_file)], seed=1)).kept
+    c = render(_config([nli_spec(nli_file)], seed=2)).kept
     assert a.to_list() == b.to_list()
     assert a["id"] != c["id"]
 
 
 def test_flan2021_options_and_labels(nli_file):
-    result = render_templates(_config([nli_spec(nli_file, include_inverted=False)],
+    result = render(_config([nli_spec(nli_file, include_inverted=False)],
                                       options_style="flan2021", templates_per_row="all",
                                       formats={"zero_shot_options": 1}))
     for rec in result.kept:
@@ -47,7 +47,7 @@ def test_flan2021_options_and_labels(nli_file):
 
 
 def test_no_options_format_renders_no_options(nli_file):
-    result = render_templates(_config([nli_spec(nli_file)], formats={"zero_shot_no_options": 1},
+    result = render(_config([nli_spec(nli_file)], formats={"zero_shot_no_options": 1},
                                       templates_per_row="all"))
     assert all(r["meta"]["template"]["options_style"] == "none" for r in result.kept)
     assert not any("OPTIONS:" in r["instruction"] for r in result.kept)
@@ -56,7 +56,7 @@ def test_no_options_format_renders_no_options(nli_file):
 def test_label_minus_one_is_rejected_with_reason(tmp_path):
     rows = NLI_ROWS[:2] + [{"p": "A.", "h": "B.", "y": -1}]
     path = write_jsonl(tmp_path / "n.jsonl", [{**r, "y": str(r["y"])} for r in rows])
-    result = render_templates(_config([nli_spec(path)]))
+    result = render(_config([nli_spec(path)]))
     assert len(result.kept) == 2
     rej = result.rejected[0]
     assert (rej["reason"], rej["stage"], rej["source_row"]) == ("template_no_label", "template", 2)
@@ -68,7 +68,7 @@ def test_task_cap_and_mixing_reject_with_reasons(tmp_path, nli_file):
     qa = write_jsonl(tmp_path / "qa.jsonl",
                      [{"question": f"Q{i}?", "answer": f"A{i}"} for i in range(10)])
     tasks = [nli_spec(nli_file, cap=4), {"name": "qa", "type": "closed_book_qa", "source": str(qa)}]
-    result = render_templates(_config(tasks, mixing={"max_rate": 3}))
+    result = render(_config(tasks, mixing={"max_rate": 3}))
     reasons = result.stats["rejected"]
     assert reasons == {"template_task_cap": 2, "template_mixing_rate": 1 + 7}
     assert len(result.kept) == 6
@@ -78,24 +78,25 @@ def test_task_cap_and_mixing_reject_with_reasons(tmp_path, nli_file):
 def test_budget_drops_exemplars_then_rejects(nli_file):
     tight = _config([nli_spec(nli_file)], formats={"few_shot_no_options": 1}, shots=[5],
                     budget={"unit": "words", "max_prompt": 40})
-    result = render_templates(tight)
+    result = render(tight)
     assert all(r["meta"]["template"]["shots"] < 5 for r in result.kept)
     assert all(len(r["instruction"].split()) <= 40 for r in result.kept)
     tiny = _config([nli_spec(nli_file)], budget={"unit": "words", "max_prompt": 3})
-    rejected = render_templates(tiny)
+    rejected = render(tiny)
     assert len(rejected.kept) == 0 and rejected.stats["rejected"] == {"template_over_budget": 6}
 
 
 def test_token_budget_uses_the_given_counter(nli_file):
     config = _config([nli_spec(nli_file)], budget={"unit": "tokens", "max_prompt": 10})
-    with pytest.raises(ValueError, match="count_tokens"):
-        render_templates(config)
-    result = render_templates(config, count_tokens=lambda text: 1)
+    with pytest.raises(ValueError, match="the tokenizer that counts"):
+        render(config)
+    one_token = type("OneToken", (), {"encode": staticmethod(lambda text: [0])})
+    result = render(config, model=one_token)
     assert len(result.kept) == 6
 
 
 def test_chat_fewshot_format_alternates_turns(nli_file):
-    result = render_templates(_config([nli_spec(nli_file, include_inverted=False)],
+    result = render(_config([nli_spec(nli_file, include_inverted=False)],
                                       formats={"few_shot_options": 1}, shots=[2],
                                       fewshot_format="chat"))
     for rec in result.kept:
@@ -109,7 +110,7 @@ def test_chain_of_thought_when_rationale_given(tmp_path):
     path = write_jsonl(tmp_path / "math.jsonl", rows)
     spec = {"name": "math", "type": "closed_book_qa", "source": str(path), "rationale_field": "why",
             "include_inverted": False}
-    result = render_templates(_config([spec], formats={"zero_shot_no_options": 1}))
+    result = render(_config([spec], formats={"zero_shot_no_options": 1}))
     for rec in result.kept:
         row = rows[rec["meta"]["template"]["source_row"]]
         assert rec["meta"]["template"]["cot"]
@@ -121,7 +122,7 @@ def test_inverted_chain_of_thought_targets_the_question(tmp_path):
     rows = [{"question": "What is 2 + 2?", "answer": "4", "why": "Two and two make four."}]
     path = write_jsonl(tmp_path / "m.jsonl", rows)
     spec = {"name": "m", "type": "closed_book_qa", "source": str(path), "rationale_field": "why"}
-    result = render_templates(_config([spec], templates_per_row="all",
+    result = render(_config([spec], templates_per_row="all",
                                       formats={"zero_shot_no_options": 1}))
     inverted = [r for r in result.kept if r["meta"]["template"]["template_id"].startswith("cot-inv")]
     assert inverted and all("What is 2 + 2?" in r["output"] for r in inverted)
@@ -132,7 +133,7 @@ def test_unknown_label_names_file_line_and_field(tmp_path):
     rows = NLI_ROWS[:2] + [{"p": "A.", "h": "B.", "y": "maybe"}]
     path = write_jsonl(tmp_path / "n.jsonl", rows)
     with pytest.raises(InputError) as err:
-        render_templates(_config([nli_spec(path)]))
+        render(_config([nli_spec(path)]))
     assert (err.value.line, err.value.field) == (3, "y")
     assert "unknown label 'maybe'" in str(err.value) and "n.jsonl" in str(err.value)
 
@@ -140,7 +141,7 @@ def test_unknown_label_names_file_line_and_field(tmp_path):
 def test_missing_field_is_an_error(tmp_path):
     path = write_jsonl(tmp_path / "n.jsonl", [{"p": "A.", "y": "entailment"}])
     with pytest.raises(InputError, match=r"missing column\(s\) \['h'\]"):
-        render_templates(_config([nli_spec(path)]))
+        render(_config([nli_spec(path)]))
 
 
 def test_broken_promptsource_template_is_a_template_error(tmp_path, nli_file):
@@ -149,7 +150,7 @@ def test_broken_promptsource_template_is_a_template_error(tmp_path, nli_file):
                    "    jinja: '{{ p ||| {{ y }}'\n", encoding="utf-8")
     spec = {"name": "ps", "source": str(nli_file), "promptsource": str(bad)}
     with pytest.raises(TemplateError, match="template 'x': Jinja syntax error"):
-        render_templates(_config([spec]))
+        render(_config([spec]))
 
 
 def test_sandbox_blocks_python_internals(tmp_path, nli_file):
@@ -159,4 +160,4 @@ def test_sandbox_blocks_python_internals(tmp_path, nli_file):
                     encoding="utf-8")
     spec = {"name": "ps", "source": str(nli_file), "promptsource": str(evil)}
     with pytest.raises(TemplateError, match="blocked by the sandbox"):
-        render_templates(_config([spec]))
+        render(_config([spec]))

@@ -5,9 +5,11 @@ import csv
 import pytest
 
 from pipelines.io import read_records
-from pipelines.templating import TemplatingConfig, render_templates
+from pipelines.templating import TemplatingConfig
 from pipelines.templating.promptsource import load_promptsource
 from pipelines.templating.templates import builtin_templates
+
+from .helpers import render
 
 
 def _rte_spec(path, **extra):
@@ -25,7 +27,7 @@ def _rows(path):
 def test_every_nli_template_renders_every_rte_row(shared_data):
     train = shared_data / "glue_rte/train.tsv"
     rows = _rows(train)
-    result = render_templates(TemplatingConfig(
+    result = render(TemplatingConfig(
         tasks=[_rte_spec(train)], templates_per_row="all", formats={"zero_shot_no_options": 1},
         mixing={"max_rate": None}, budget={"max_prompt": 100_000}))
     by_template = {}
@@ -50,7 +52,7 @@ def test_every_nli_template_renders_every_rte_row(shared_data):
 def test_flan2022_options_match_the_label(shared_data):
     dev = shared_data / "glue_rte/dev.tsv"
     rows = _rows(dev)
-    result = render_templates(TemplatingConfig(
+    result = render(TemplatingConfig(
         tasks=[_rte_spec(dev, include_inverted=False)], formats={"zero_shot_options": 1},
         options_style="flan2022", templates_per_row=3))
     for rec in result.kept:
@@ -65,7 +67,7 @@ def test_flan2022_options_match_the_label(shared_data):
 def test_k_shot_prompts_hold_k_exemplars_never_the_target(shared_data):
     dev = shared_data / "glue_rte/dev.tsv"
     rows = _rows(dev)
-    result = render_templates(TemplatingConfig(
+    result = render(TemplatingConfig(
         tasks=[_rte_spec(dev)], formats={"few_shot_no_options": 1}, shots=[3],
         delimiters=["\n"], separators=["\n\n\n"], budget={"max_prompt": 100_000}))
     assert len(result.kept) == len(rows)
@@ -85,7 +87,7 @@ def test_promptsource_renders_every_template_in_both_files(shared_data):
         templates = load_promptsource(shared_data / "promptsource" / name)
         spec = {"name": "ps", "source": str(train), "promptsource": str(shared_data / "promptsource" / name),
                 "fields": fields, "label_field": "label", "labels": ["entailment", "not_entailment"]}
-        result = render_templates(TemplatingConfig(
+        result = render(TemplatingConfig(
             tasks=[spec], templates_per_row="all", formats={"zero_shot_options": 1},
             mixing={"max_rate": None}, budget={"max_prompt": 100_000}))
         n_rows = len(read_records(train))
@@ -109,7 +111,7 @@ def test_promptsource_matches_hand_checked_strings(shared_data):
          "fields": {"premise": "sentence1", "hypothesis": "sentence2"}, **base},
     ], templates_per_row="all", formats={"zero_shot_options": 1}, mixing={"max_rate": None},
         budget={"max_prompt": 100_000})
-    result = render_templates(config)
+    result = render(config)
     mean = _one(result, "03a7ae07-5ddd-46c4-92f3-2152223d44ec", 0)
     assert mean["instruction"] == (
         "A place of sorrow, after Pope John Paul II died, became a place of celebration, as Roman "
@@ -135,7 +137,7 @@ def test_promptsource_label_minus_one_is_rejected(tmp_path, shared_data):
     spec = {"name": "ps", "source": str(path),
             "promptsource": str(shared_data / "promptsource/glue_rte.yaml"),
             "label_field": "label", "labels": ["entailment", "not_entailment"]}
-    result = render_templates(TemplatingConfig(tasks=[spec]))
+    result = render(TemplatingConfig(tasks=[spec]))
     assert len(result.kept) == 1
     assert result.rejected[0]["reason"] == "template_no_label"
 
@@ -143,7 +145,7 @@ def test_promptsource_label_minus_one_is_rejected(tmp_path, shared_data):
 @pytest.mark.parametrize("shots", [1, 2, 5])
 def test_shot_counts_follow_config(shared_data, shots):
     dev = shared_data / "glue_rte/dev.tsv"
-    result = render_templates(TemplatingConfig(
+    result = render(TemplatingConfig(
         tasks=[_rte_spec(dev, cap=40)], formats={"few_shot_options": 1}, shots=[shots],
         budget={"max_prompt": 100_000}))
     assert {r["meta"]["template"]["shots"] for r in result.kept} == {shots}

@@ -1,19 +1,28 @@
-"""The preference stage: sample K responses per prompt, score them, select chosen/rejected pairs.
+"""The pairing stage: score each prompt's candidates, select chosen/rejected pairs, pick best-of-n.
 
-Two steps, so a crash loses little: `sample_prompts` (per shard of prompts; the flow caches each
-shard) and `build_pairs` (score every candidate, apply the policy and length control, write the
-pairs and the best-of-n picks).
-
-Outputs, in TRL's conversational preference format:
+Input: the samples (`sampling.SAMPLE_FEATURES`: one row per prompt with its candidates). Output,
+in TRL's conversational preference format:
 
     {"prompt": [{"role": "user", ...}], "chosen": [{"role": "assistant", ...}],
      "rejected": [{"role": "assistant", ...}], "score_chosen": 4.6, "score_rejected": 2.1,
      "meta": {"judge": ..., "scoring": ..., "policy": ..., "verdicts": ..., "candidate_scores": [...]}}
 
-and, with `best_of_n`, instruction records holding each prompt's top-scored response.
-Rejected rows keep the prompt, the pair (when there is one), every candidate and its score:
+and, with `best_of_n`, `extra["best_of_n"]`: instruction records holding each prompt's
+top-scored response. `model=` is the scorer (`scorers.Scorer`), or for a judge scorer a
+Generator or a loader for `scorer.judge.model`. Rejected rows are the sample rows (prompt and
+every candidate) plus the pair when there is one, the level and every score:
 `preferences_too_few_responses` (prompt level), `preferences_tie`, `preferences_below_margin`,
 `preferences_length_ratio`, `preferences_length_balance` (pair level).
+
+    >>> from pipelines.records import rows_to_dataset
+    >>> from tests.pipelines.preferences.helpers import TableScorer
+    >>> samples = rows_to_dataset([{"prompt_id": "p", "prompt": [{"role": "user", "content": "q"}],
+    ...     "candidates": [{"text": t, "sampler": 0, "model": "m", "finish_reason": "stop"}
+    ...                    for t in ("good", "bad")], "duplicates": 0}], SAMPLE_FEATURES)
+    >>> result = pair_responses(samples, PreferenceConfig(),
+    ...                         model=TableScorer({"good": 5.0, "bad": 1.0}))
+    >>> result.kept[0]["chosen"][0]["content"], result.extra["best_of_n"][0]["output"]
+    ('good', 'good')
 """
 
 from __future__ import annotations
@@ -26,13 +35,12 @@ from typing import Any
 import datasets
 import numpy as np
 
-from pipelines.generate import conversation_of
 from pipelines.judge.bias import self_preference_warning
-from pipelines.models import Generator
+from pipelines.models import ModelSource
 from pipelines.preferences.config import PreferenceConfig
 from pipelines.preferences.length import balance, length_ratio, p_chosen_longer
-from pipelines.preferences.sampling import sample_candidates
-from pipelines.preferences.scorers import Scorer
+from pipelines.preferences.sampling import SAMPLE_FEATURES, STAGE
+from pipelines.preferences.scorers import Scorer, build_scorer
 from pipelines.preferences.selection import P, select_pairs
 from pipelines.records import (
     BestOfNMeta,
@@ -41,55 +49,29 @@ from pipelines.records import (
     Message,
     PreferenceMeta,
     PreferenceRecord,
-    content_id,
     make_instruction,
     make_preference,
-    rows_to_dataset,
     to_dataset,
 )
-from pipelines.stage import REJECT_COLUMNS, StageResult
+from pipelines.stage import Progress, Rejections, StageResult, rejected_features
 
-STAGE = "preferences"
-MESSAGES = datasets.List({"role": datasets.Value("string"), "content": datasets.Value("string")})
-CANDIDATE = {"text": datasets.Value("string"), "sampler": datasets.Value("int64"),
-             "model": datasets.Value("string"), "finish_reason": datasets.Value("string")}
-SAMPLE_FEATURES = datasets.Features({
-    "prompt_id": datasets.Value("string"), "prompt": MESSAGES,
-    "candidates": datasets.List(CANDIDATE), "duplicates": datasets.Value("int64")})
-REJECT_FEATURES = datasets.Features({
-    "prompt_id": datasets.Value("string"), "prompt": MESSAGES, "level": datasets.Value("string"),
-    "chosen": datasets.Value("string"), "rejected": datasets.Value("string"),
-    "score_chosen": datasets.Value("float64"), "score_rejected": datasets.Value("float64"),
-    "candidates": datasets.List(datasets.Value("string")),
-    "scores": datasets.List(datasets.Value("float64")), **REJECT_COLUMNS})
+PAIR_COLUMNS = {"level": datasets.Value("string"), "chosen": datasets.Value("string"),
+                "rejected": datasets.Value("string"), "score_chosen": datasets.Value("float64"),
+                "score_rejected": datasets.Value("float64"),
+                "scores": datasets.List(datasets.Value("float64"))}
+"""What a rejected sample row adds: prompt or pair level, the pair, and every candidate's score."""
+REJECT_FEATURES = rejected_features(SAMPLE_FEATURES, PAIR_COLUMNS)
+"""The rejected rows' features (for samples with `SAMPLE_FEATURES`)."""
 
 
-def prompts_of(records: datasets.Dataset, field: str | None = None,
-               file: str | None = None) -> list[list[dict[str, str]]]:
-    """The conversation to answer for each record (a trailing assistant turn is dropped)."""
-    return [conversation_of(row, field, row_index=i, file=file) for i, row in enumerate(records)]
-
-
-def sample_prompts(conversations: list[list[dict[str, str]]],
-                   samplers: list[tuple[Generator, Any, int]], *, progress=None) -> datasets.Dataset:
-    """K candidates per prompt (duplicates dropped) as a dataset of SAMPLE_FEATURES rows."""
-    candidates, duplicates = sample_candidates(conversations, samplers, progress=progress)
-    rows = [{"prompt_id": content_id(conv), "prompt": conv,
-             "candidates": [c.__dict__ for c in cands], "duplicates": dup}
-            for conv, cands, dup in zip(conversations, candidates, duplicates)]
-    return rows_to_dataset(rows, SAMPLE_FEATURES)
-
-
-def _reject(rows: list[dict], sample: dict, scores: list, reason: str, detail: str, *,
+def _reject(rejections: Rejections, sample: dict, scores: list, reason: str, detail: str, *,
             level: str, pair: tuple[int, int] | None = None) -> None:
-    texts = [c["text"] for c in sample["candidates"]]
-    rows.append({"prompt_id": sample["prompt_id"], "prompt": sample["prompt"], "level": level,
-                 "chosen": texts[pair[0]] if pair else None,
-                 "rejected": texts[pair[1]] if pair else None,
-                 "score_chosen": scores[pair[0]] if pair else None,
-                 "score_rejected": scores[pair[1]] if pair else None,
-                 "candidates": texts, "scores": scores, "stage": STAGE, "reason": reason,
-                 "detail": detail})
+    texts = texts_of(sample)
+    rejections.add(sample, reason, detail, level=level,
+                   chosen=texts[pair[0]] if pair else None,
+                   rejected=texts[pair[1]] if pair else None,
+                   score_chosen=scores[pair[0]] if pair else None,
+                   score_rejected=scores[pair[1]] if pair else None, scores=scores)
 
 
 def _pair_verdicts(detail: dict[str, Any], chosen: int, rejected: int) -> dict[str, Any] | None:
@@ -99,16 +81,20 @@ def _pair_verdicts(detail: dict[str, Any], chosen: int, rejected: int) -> dict[s
     return detail or None
 
 
-def build_pairs(samples: datasets.Dataset, config: PreferenceConfig, scorer: Scorer
-                ) -> tuple[StageResult, datasets.Dataset]:
-    """(pairs with rejections and stats, best-of-n instruction records)."""
+def pair_responses(records: datasets.Dataset, config: PreferenceConfig, *,
+                   model: Scorer | ModelSource | None = None,
+                   progress: Progress | None = None) -> StageResult:
+    """Pairs from scored samples, with best-of-n in `extra` (see the module docstring)."""
     started = time.perf_counter()
-    rows = samples.to_list()
-    texts = [[c["text"] for c in r["candidates"]] for r in rows]
+    scorer = build_scorer(config.scorer, model)
+    rows = records.to_list()
+    texts = [texts_of(r) for r in rows]
     scores, details = scorer.score([r["prompt"] for r in rows], texts)
+    if progress:
+        progress(len(rows), len(rows))
     rng = random.Random(f"{config.seed}/preferences")
     pairs: list[tuple[dict, int, int, list, dict]] = []
-    rejected: list[dict] = []
+    rejected = Rejections(STAGE, records.features, extra_columns=PAIR_COLUMNS)
     best: list[InstructionRecord] = []
     counts: Counter[str] = Counter()
     for row, sc, detail in zip(rows, scores, details):
@@ -145,25 +131,22 @@ def build_pairs(samples: datasets.Dataset, config: PreferenceConfig, scorer: Sco
             _reject(rejected, r, sc, f"{P}length_balance", "dropped to balance chosen-longer pairs",
                     level="pair", pair=(i, j))
         pairs = [p for k, p in enumerate(pairs) if k not in drop]
-    records = [_pair_record(r, i, j, sc, detail, config, scorer) for r, i, j, sc, detail in pairs]
+    made = [_pair_record(r, i, j, sc, detail, config, scorer) for r, i, j, sc, detail in pairs]
     after = p_chosen_longer([(texts_of(r)[i], texts_of(r)[j]) for r, i, j, _, _ in pairs])
-    reasons = Counter(r["reason"] for r in rejected)
     every_score = [x for sc in scores for x in sc if x is not None]
     samplers = {c["model"] for r in rows for c in r["candidates"]}
     warning = None if scorer.kind == "reward_model" else self_preference_warning(scorer.name, samplers)
-    stats = {
-        "stage": STAGE, "prompts": len(rows), "k": config.k,
-        "candidates": sum(len(t) for t in texts), "duplicates": sum(r["duplicates"] for r in rows),
-        "unscored": counts["unscored"], "prompts_with_pairs": counts["prompts_with_pairs"],
-        "pairs": len(records), "best_of_n": len(best), "rejected": dict(sorted(reasons.items())),
-        "scorer": {"kind": scorer.kind, "name": scorer.name, "mode": scorer.mode},
-        "policy": config.policy, "margin": config.margin,
-        "p_chosen_longer": {"selected": before, "kept": after},
-        "self_preference_warning": warning, "score_histogram": _histogram(every_score),
-        "seconds": round(time.perf_counter() - started, 3)}
-    result = StageResult(kept=to_dataset(records, PreferenceRecord),
-                         rejected=rows_to_dataset(rejected, REJECT_FEATURES), stats=stats)
-    return result, to_dataset(best, InstructionRecord)
+    stats = rejected.stats(
+        prompts=len(rows), k=config.k, candidates=sum(len(t) for t in texts),
+        duplicates=sum(r["duplicates"] for r in rows), unscored=counts["unscored"],
+        prompts_with_pairs=counts["prompts_with_pairs"], pairs=len(made), best_of_n=len(best),
+        scorer={"kind": scorer.kind, "name": scorer.name, "mode": scorer.mode},
+        policy=config.policy, margin=config.margin,
+        p_chosen_longer={"selected": before, "kept": after}, self_preference_warning=warning,
+        score_histogram=_histogram(every_score), seconds=round(time.perf_counter() - started, 3))
+    extra = {"best_of_n": to_dataset(best, InstructionRecord)} if config.best_of_n else {}
+    return StageResult(kept=to_dataset(made, PreferenceRecord), rejected=rejected.dataset(),
+                       stats=stats, extra=extra)
 
 
 def _histogram(values: list[float], bins: int = 20) -> dict[str, list]:
