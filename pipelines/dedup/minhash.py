@@ -13,6 +13,8 @@ exactly as `datasketch.MinHash.update` does for the chosen scheme:
 
 with (a, b) drawn from `numpy.random.RandomState(seed)` as datasketch draws them. So
 
+    >>> import datasketch
+    >>> from pipelines.dedup.normalize import normalize_packed, pack
     >>> sig = minhash_signatures(normalize_packed(pack(["a b c d e f"])), ngram=5)
     >>> m = datasketch.MinHash(num_perm=128, seed=1)
     >>> for s in (b"a b c d e", b"b c d e f"): m.update(s)

@@ -1,8 +1,11 @@
 """Near-duplicate pairs: normalized texts -> signatures -> LSH candidates -> verified pairs.
 
-    >>> params = NearParams.from_config(DedupConfig(threshold=0.8))     # 14 bands x 9 rows
+    >>> from pipelines.dedup.normalize import normalize_packed, pack
+    >>> texts = ["the cat sat on the mat by the door today", "The cat sat on the mat by the door today!", "a dog"]
+    >>> params = NearParams.from_config(DedupConfig(threshold=0.8))
     >>> pairs = find_near_pairs(normalize_packed(pack(texts)), params)
-    >>> pairs.left, pairs.right, pairs.similarity      # i < j, sorted; Jaccard (estimated/exact)
+    >>> pairs.left.tolist(), pairs.right.tolist()      # i < j, sorted
+    ([0], [1])
 
 `verify` decides which candidates become pairs: `none` keeps every candidate (similarity is
 then the signature estimate, for the record), `signature` keeps those whose estimated Jaccard

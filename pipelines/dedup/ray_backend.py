@@ -9,7 +9,7 @@ members in text order), so the candidate pairs, and therefore the verified pairs
 are exactly the local ones. Verification and connected components run on the driver
 (`near.verify_candidates`, `clusters.components`): their input, the pair list, is small.
 
-    >>> signatures, left, right = ray_candidates(packed, params, RayConfig(shards=2))
+    signatures, left, right = ray_candidates(packed, params, RayConfig(shards=2))
 
 `ray` is imported inside the functions; without it a MissingExtraError names the extra to
 install. A local Ray instance is started when none is running and `address` is not set, and is

@@ -9,7 +9,11 @@
 4. Per cluster the keep policy picks one record (`keep.py`); every other member is rejected:
    `dedup_exact` when its normalized text equals the keeper's, else `dedup_near`.
 
+    >>> records = datasets.Dataset.from_dict({"id": ["a", "b", "c"], "instruction": [
+    ...     "Name three colors.", "name three colors", "Write a poem about the sea."]})
     >>> result = dedup_records(records, DedupConfig(text="instruction"))
+    >>> result.kept["id"][:], result.rejected["reason"][:]
+    (['a', 'c'], ['dedup_exact'])
     >>> result.rejected.column_names[-5:]
     ['cluster_id', 'duplicate_of', 'stage', 'reason', 'detail']
 
