@@ -12,27 +12,17 @@ Not here: margins from `score_chosen - score_rejected` (TRL supports a `margin` 
 
 from __future__ import annotations
 
-from transformers import set_seed
 from trl import RewardTrainer
 
-from alignment.args import build_trl_args
-from alignment.base_model import load_tokenizer_for, resolve_model
 from alignment.common import BuiltTrainer, load_scorer
 from alignment.config import RewardStageConfig
-from alignment.data import TrainingData, split
+from alignment.data import TrainingData
+from alignment.offline import offline_setup
 
 
 def build_reward_trainer(config: RewardStageConfig, data: TrainingData) -> BuiltTrainer:
-    args = build_trl_args(config, config.checkpoints_dir())
-    train, held = split(data.dataset, config.eval_fraction, config.seed)
-    set_seed(config.seed)
-    path = resolve_model(config.model)
-    tokenizer = load_tokenizer_for(path, trust_remote_code=config.trust_remote_code)
-    model = load_scorer(path, tokenizer, trust_remote_code=config.trust_remote_code)
+    setup = offline_setup(config, data)
+    model = load_scorer(setup.path, setup.tokenizer, trust_remote_code=config.trust_remote_code)
     peft_config = config.lora.peft_config("SEQ_CLS") if config.lora else None
-    trainer = RewardTrainer(model=model, args=args, train_dataset=train, eval_dataset=held,
-                            processing_class=tokenizer, peft_config=peft_config)
-    rows = {"train": len(trainer.train_dataset), "eval": len(held) if held is not None else 0,
-            "dropped": len(train) - len(trainer.train_dataset)}
-    return BuiltTrainer(trainer, tokenizer, path, rows, evaluate=held is not None,
-                        metric_aliases={"pairwise_accuracy": "eval_accuracy"})
+    trainer = RewardTrainer(model=model, peft_config=peft_config, **setup.trainer_kwargs())
+    return setup.built(trainer, metric_aliases={"pairwise_accuracy": "eval_accuracy"})

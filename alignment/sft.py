@@ -14,27 +14,18 @@ Not here: packing (off: it would mix examples across the mask), loss on earlier 
 
 from __future__ import annotations
 
-from transformers import set_seed
 from trl import SFTTrainer
 
-from alignment.args import build_trl_args
-from alignment.base_model import load_tokenizer_for, resolve_model
 from alignment.common import BuiltTrainer, load_causal_lm
 from alignment.config import SFTStageConfig
-from alignment.data import TrainingData, split
+from alignment.data import TrainingData
+from alignment.offline import offline_setup
 
 
 def build_sft_trainer(config: SFTStageConfig, data: TrainingData) -> BuiltTrainer:
     """The SFTTrainer for `config` on already validated `data`."""
-    args = build_trl_args(config, config.checkpoints_dir())
-    train, held = split(data.dataset, config.eval_fraction, config.seed)
-    set_seed(config.seed)
-    path = resolve_model(config.model)
-    tokenizer = load_tokenizer_for(path, trust_remote_code=config.trust_remote_code)
-    model = load_causal_lm(path, tokenizer, trust_remote_code=config.trust_remote_code)
+    setup = offline_setup(config, data)
+    model = load_causal_lm(setup.path, setup.tokenizer, trust_remote_code=config.trust_remote_code)
     peft_config = config.lora.peft_config("CAUSAL_LM") if config.lora else None
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=held,
-                         processing_class=tokenizer, peft_config=peft_config)
-    rows = {"train": len(trainer.train_dataset), "eval": len(held) if held is not None else 0,
-            "dropped": len(train) - len(trainer.train_dataset)}
-    return BuiltTrainer(trainer, tokenizer, path, rows, evaluate=held is not None)
+    trainer = SFTTrainer(model=model, peft_config=peft_config, **setup.trainer_kwargs())
+    return setup.built(trainer)
