@@ -11,23 +11,45 @@ the keys of a band are sorted and every run of equal keys is a bucket:
     band keys   [7, 3, 7, 9, 3]   ->  sorted runs  {3: [1, 4], 7: [0, 2], 9: [3]}
     candidate pairs                ->  (1, 4), (0, 2)
 
-A bucket of up to `MAX_BUCKET` texts yields all its pairs; a larger one yields only the pairs
-of its first (lowest-index) text with each other member, which keeps the work linear in
-pathological buckets (boilerplate shared by thousands of texts) and, without verification,
-gives the same clusters. Pairs are encoded as `i * n + j` (i < j) and deduplicated across bands.
+A bucket of up to `MAX_BUCKET` texts yields all its pairs, encoded as `i * n + j` (i < j) and
+deduplicated across bands. A larger bucket (boilerplate or one passage shared by hundreds of
+texts) is passed on whole, as its sorted member list, instead of as its k(k-1)/2 pairs: the
+verifier (`verify.py`) walks it by components, so every pair that can join two clusters is
+still compared, and pairs already inside one cluster cost nothing.
 
 Not here: verification and clustering (`clusters.py`), signatures (`minhash.py`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numba
 import numpy as np
 
+from pipelines.dedup.minhash import fmix64
+
 MAX_BUCKET = 64
-"""Buckets with more texts than this give star pairs (first member x each other) only."""
+"""Buckets with more texts than this are passed on as member lists, not as pairs."""
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Candidate pairs of one run: `left < right`, sorted and distinct, from buckets of up to
+    `MAX_BUCKET` texts; and the larger buckets, bucket b being
+    `large_members[large_offsets[b]: large_offsets[b + 1]]` (sorted), ordered by band, then key."""
+
+    left: np.ndarray
+    right: np.ndarray
+    large_members: np.ndarray
+    large_offsets: np.ndarray
+
+    @property
+    def large_pairs(self) -> int:
+        """Pairs inside the large buckets (a pair in k of them counted k times)."""
+        sizes = np.diff(self.large_offsets)
+        return int((sizes * (sizes - 1) // 2).sum())
 
 
 @lru_cache(maxsize=64)
@@ -39,22 +61,13 @@ def optimal_bands(threshold: float, num_perm: int, weights: tuple[float, float] 
     return tuple(int(v) for v in _optimal_param(threshold, num_perm, weights[0], weights[1]))
 
 
-@numba.njit(inline="always")
-def _mix64(h):
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xFF51AFD7ED558CCD)
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xC4CEB9FE1A85EC53)
-    return h ^ (h >> np.uint64(33))
-
-
 @numba.njit(cache=True, parallel=True)
 def _band_keys(sig, bands, rows, out):
     for i in numba.prange(sig.shape[0]):
         for band in range(bands):
             h = np.uint64(0x9E3779B97F4A7C15) * np.uint64(band + 1)
             for k in range(band * rows, (band + 1) * rows):
-                h = _mix64(h ^ np.uint64(sig[i, k]))
+                h = fmix64(h ^ np.uint64(sig[i, k]))
             out[i, band] = h
 
 
@@ -71,18 +84,25 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 @numba.njit(cache=True)
 def _bucket_pairs(sorted_keys, order, n_total, max_bucket):
+    """(pair codes of the small buckets, members of the large ones, their sizes)."""
     n = len(sorted_keys)
-    count = 0
+    count, large, large_count = 0, 0, 0
     start = 0
     while start < n:
         end = start + 1
         while end < n and sorted_keys[end] == sorted_keys[start]:
             end += 1
         size = end - start
-        count += size * (size - 1) // 2 if size <= max_bucket else size - 1
+        if size <= max_bucket:
+            count += size * (size - 1) // 2
+        else:
+            large += size
+            large_count += 1
         start = end
     codes = np.empty(count, np.int64)
-    pos = 0
+    members = np.empty(large, np.int64)
+    sizes = np.empty(large_count, np.int64)
+    pos, mpos, b = 0, 0, 0
     start = 0
     while start < n:
         end = start + 1
@@ -95,31 +115,42 @@ def _bucket_pairs(sorted_keys, order, n_total, max_bucket):
                     i, j = order[x], order[y]
                     codes[pos] = i * n_total + j if i < j else j * n_total + i
                     pos += 1
-        elif size > max_bucket:  # star: the lowest index with every other member
-            head = order[start]
-            for x in range(start + 1, end):
-                head = min(head, order[x])
-            for x in range(start, end):
-                if order[x] != head:
-                    codes[pos] = head * n_total + order[x]
-                    pos += 1
+        elif size > max_bucket:
+            members[mpos: mpos + size] = np.sort(order[start:end])
+            mpos += size
+            sizes[b] = size
+            b += 1
         start = end
-    return codes
+    return codes, members, sizes
 
 
 def bucket_pair_codes(keys: np.ndarray, members: np.ndarray, n_total: int,
-                      max_bucket: int = MAX_BUCKET) -> np.ndarray:
-    """Pair codes `i * n_total + j` for the buckets of one band: texts `members` with `keys`."""
-    order = np.argsort(keys)  # not stable: pairs do not depend on the order inside a bucket
+                      max_bucket: int = MAX_BUCKET) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the buckets of one band (texts `members` with `keys`): the pair codes
+    `i * n_total + j` of the buckets of up to `max_bucket` texts, and the larger buckets as
+    (members, sizes), in key order."""
+    order = np.argsort(keys)  # not stable: members are sorted per bucket
     return _bucket_pairs(keys[order], members[order].astype(np.int64), n_total, max_bucket)
 
 
-def candidate_pairs(keys: np.ndarray, max_bucket: int = MAX_BUCKET) -> tuple[np.ndarray, np.ndarray]:
-    """(left, right), left < right, sorted and distinct: texts sharing a key in any band."""
+def offsets_of(sizes: np.ndarray) -> np.ndarray:
+    offsets = np.zeros(len(sizes) + 1, np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    return offsets
+
+
+def candidate_pairs(keys: np.ndarray, max_bucket: int = MAX_BUCKET) -> Candidates:
+    """The candidates of texts sharing a key in any band (`keys` from `band_keys`)."""
     n = keys.shape[0]
     members = np.arange(n, dtype=np.int64)
-    codes = [bucket_pair_codes(keys[:, band], members, n, max_bucket) for band in range(keys.shape[1])]
-    return decode_pairs(np.concatenate(codes) if codes else np.zeros(0, np.int64), n)
+    codes, large, sizes = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for band in range(keys.shape[1]):
+        c, m, s = bucket_pair_codes(keys[:, band], members, n, max_bucket)
+        codes.append(c)
+        large.append(m)
+        sizes.append(s)
+    left, right = decode_pairs(np.concatenate(codes), n)
+    return Candidates(left, right, np.concatenate(large), offsets_of(np.concatenate(sizes)))
 
 
 def decode_pairs(codes: np.ndarray, n_total: int) -> tuple[np.ndarray, np.ndarray]:

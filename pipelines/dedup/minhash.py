@@ -76,7 +76,8 @@ def _fmix32(h):
 
 
 @numba.njit(inline="always")
-def _fmix64(h):
+def fmix64(h):
+    """MurmurHash3's 64-bit finalizer (also mixes the band keys in `lsh.py`)."""
     h = h ^ (h >> np.uint64(33))
     h = h * np.uint64(0xFF51AFD7ED558CCD)
     h = h ^ (h >> np.uint64(33))
@@ -167,7 +168,7 @@ def _signatures(data, offsets, ngram, a, b, scheme, out):
                     row32[:] = np.uint32(0xFFFFFFFF)
                 continue
             if scheme == 1:
-                h = _fmix64(byteswap32(h0s[s]) | (byteswap32(h1s[s]) << np.uint64(32)))
+                h = fmix64(byteswap32(h0s[s]) | (byteswap32(h1s[s]) << np.uint64(32)))
                 for k in range(num_perm):
                     row[k] = min(row[k], a[k] * h + b[k])
             else:

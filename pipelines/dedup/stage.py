@@ -36,6 +36,7 @@ import pyarrow as pa
 from pipelines.dedup.clusters import components, exact_groups
 from pipelines.dedup.config import DedupConfig
 from pipelines.dedup.keep import keepers, priorities
+from pipelines.dedup.lsh import MAX_BUCKET
 from pipelines.dedup.near import NearParams, find_near_pairs, take_packed
 from pipelines.dedup.normalize import Packed, normalize_packed, pack
 from pipelines.dedup.texts import compared_texts
@@ -184,7 +185,7 @@ def dedup_records(records: datasets.Dataset, config: DedupConfig, *,
 
     params = NearParams.from_config(config)
     rep_shingle = shingle if len(reps) == n else take_packed(shingle, reps)
-    pairs = find_near_pairs(concat_packed([ref_shingle, rep_shingle]), params,
+    pairs = find_near_pairs(concat_packed([ref_shingle, rep_shingle]), params, n_ref=n_ref,
                             backend=config.backend, ray_config=config.ray, progress=progress)
     contaminated_by, contamination_sim = _contamination(first, reps, pairs, n_ref)
     contaminated = contaminated_by >= 0
@@ -242,7 +243,7 @@ def dedup_records(records: datasets.Dataset, config: DedupConfig, *,
         "reference_records": n_ref,
         "lsh": {"bands": params.bands, "rows": params.rows, "num_perm": params.num_perm,
                 "threshold": params.threshold, "verify": params.verify, "scheme": params.scheme,
-                "candidate_pairs": int(pairs.candidates), "verified_pairs": int(len(pairs.left))},
+                "max_bucket": MAX_BUCKET, **pairs.counts},
         "seconds": {**seconds, "total": round(time.perf_counter() - started, 3)},
     }
     return StageResult(kept=kept, rejected=rejected, stats=stats)
