@@ -21,7 +21,6 @@ Not here: exact dedup, clustering and keep policies (`stage.py`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numba
@@ -32,8 +31,8 @@ from pipelines.dedup.lsh import Candidates, band_keys, candidate_pairs, optimal_
 from pipelines.dedup.minhash import minhash_signatures, shingle_sets, signature_dtype
 from pipelines.dedup.normalize import Packed
 from pipelines.dedup.verify import NearPairs, involved_texts, resolve_pairs
+from pipelines.stage import Progress
 
-Progress = Callable[[int, int], None]
 CHUNK = 20_000  # texts per signature call, so progress moves on large inputs
 
 
