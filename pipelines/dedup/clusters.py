@@ -114,7 +114,7 @@ def signature_similarity(signatures: np.ndarray, left: np.ndarray, right: np.nda
 
 def exact_similarity(sets: tuple[np.ndarray, np.ndarray, np.ndarray], left: np.ndarray,
                      right: np.ndarray) -> np.ndarray:
-    """Jaccard of each pair's shingle sets (`minhash.shingle_sets` output)."""
+    """Jaccard of each pair's shingle sets (`shingles.shingle_sets` output)."""
     out = np.empty(len(left), np.float64)
     if len(left):
         _set_jaccard(*sets, left, right, out)

@@ -1,4 +1,4 @@
-"""LSH banding by sorting: signatures -> band keys -> candidate pairs.
+"""LSH banding by sorting: signatures -> band keys -> buckets of candidates.
 
 A signature of b*r values is cut into b bands of r rows; two texts are candidates when all r
 values of some band agree, which happens with probability 1 - (1 - s**r)**b for Jaccard s.
@@ -9,13 +9,12 @@ Each band of a signature is hashed to one 64-bit key. Instead of a dict of bucke
 the keys of a band are sorted and every run of equal keys is a bucket:
 
     band keys   [7, 3, 7, 9, 3]   ->  sorted runs  {3: [1, 4], 7: [0, 2], 9: [3]}
-    candidate pairs                ->  (1, 4), (0, 2)
+    buckets (2 or more texts)      ->  [1, 4], [0, 2]
 
-A bucket of up to `MAX_BUCKET` texts yields all its pairs, encoded as `i * n + j` (i < j) and
-deduplicated across bands. A larger bucket (boilerplate or one passage shared by hundreds of
-texts) is passed on whole, as its sorted member list, instead of as its k(k-1)/2 pairs: the
-verifier (`verify.py`) walks it by components, so every pair that can join two clusters is
-still compared, and pairs already inside one cluster cost nothing.
+Buckets are passed on as sorted member lists, not as their k(k-1)/2 pairs: the verifier
+(`verify.py`) walks each bucket by components, so every pair that can join two clusters is
+compared, while pairs already inside one cluster cost one lookup, and one passage shared by
+hundreds of prompts costs about as much as one pair per prompt.
 
 Not here: verification and clustering (`clusters.py`), signatures (`minhash.py`).
 """
@@ -30,26 +29,27 @@ import numpy as np
 
 from pipelines.dedup.minhash import fmix64
 
-MAX_BUCKET = 64
-"""Buckets with more texts than this are passed on as member lists, not as pairs."""
-
 
 @dataclass(frozen=True)
-class Candidates:
-    """Candidate pairs of one run: `left < right`, sorted and distinct, from buckets of up to
-    `MAX_BUCKET` texts; and the larger buckets, bucket b being
-    `large_members[large_offsets[b]: large_offsets[b + 1]]` (sorted), ordered by band, then key."""
+class Buckets:
+    """The buckets of 2 or more texts, band by band: bucket b of band j is
+    `members[j][offsets[j][b]: offsets[j][b + 1]]` (sorted), the buckets of a band in key order."""
 
-    left: np.ndarray
-    right: np.ndarray
-    large_members: np.ndarray
-    large_offsets: np.ndarray
+    members: list[np.ndarray]
+    offsets: list[np.ndarray]
 
     @property
-    def large_pairs(self) -> int:
-        """Pairs inside the large buckets (a pair in k of them counted k times)."""
-        sizes = np.diff(self.large_offsets)
-        return int((sizes * (sizes - 1) // 2).sum())
+    def pairs(self) -> int:
+        """Pairs inside the buckets (a pair sharing k bands counted k times)."""
+        return int(sum((d * (d - 1) // 2).sum() for d in map(np.diff, self.offsets)))
+
+    @property
+    def count(self) -> int:
+        return int(sum(len(o) - 1 for o in self.offsets))
+
+    @property
+    def largest(self) -> int:
+        return int(max((np.diff(o).max() for o in self.offsets if len(o) > 1), default=0))
 
 
 @lru_cache(maxsize=64)
@@ -83,77 +83,45 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _bucket_pairs(sorted_keys, order, n_total, max_bucket):
-    """(pair codes of the small buckets, members of the large ones, their sizes)."""
+def _runs(sorted_keys, order):
+    """The runs of 2 or more equal keys: (members, each run sorted; offsets)."""
     n = len(sorted_keys)
-    count, large, large_count = 0, 0, 0
+    count, runs = 0, 0
     start = 0
     while start < n:
         end = start + 1
         while end < n and sorted_keys[end] == sorted_keys[start]:
             end += 1
-        size = end - start
-        if size <= max_bucket:
-            count += size * (size - 1) // 2
-        else:
-            large += size
-            large_count += 1
+        if end - start > 1:
+            count += end - start
+            runs += 1
         start = end
-    codes = np.empty(count, np.int64)
-    members = np.empty(large, np.int64)
-    sizes = np.empty(large_count, np.int64)
-    pos, mpos, b = 0, 0, 0
-    start = 0
+    members = np.empty(count, np.int64)
+    offsets = np.zeros(runs + 1, np.int64)
+    pos, b, start = 0, 0, 0
     while start < n:
         end = start + 1
         while end < n and sorted_keys[end] == sorted_keys[start]:
             end += 1
-        size = end - start
-        if 1 < size <= max_bucket:
-            for x in range(start, end):
-                for y in range(x + 1, end):
-                    i, j = order[x], order[y]
-                    codes[pos] = i * n_total + j if i < j else j * n_total + i
-                    pos += 1
-        elif size > max_bucket:
-            members[mpos: mpos + size] = np.sort(order[start:end])
-            mpos += size
-            sizes[b] = size
+        if end - start > 1:
+            members[pos: pos + end - start] = np.sort(order[start:end])
+            pos += end - start
             b += 1
+            offsets[b] = pos
         start = end
-    return codes, members, sizes
+    return members, offsets
 
 
-def bucket_pair_codes(keys: np.ndarray, members: np.ndarray, n_total: int,
-                      max_bucket: int = MAX_BUCKET) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For the buckets of one band (texts `members` with `keys`): the pair codes
-    `i * n_total + j` of the buckets of up to `max_bucket` texts, and the larger buckets as
-    (members, sizes), in key order."""
+def band_buckets(keys: np.ndarray, members: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(members, offsets) of the buckets of one band: texts `members` (default 0 .. n-1) with
+    their `keys`, buckets of 2 or more in key order, each bucket's members sorted."""
+    members = np.arange(len(keys), dtype=np.int64) if members is None else members.astype(np.int64)
     order = np.argsort(keys)  # not stable: members are sorted per bucket
-    return _bucket_pairs(keys[order], members[order].astype(np.int64), n_total, max_bucket)
+    return _runs(keys[order], members[order])
 
 
-def offsets_of(sizes: np.ndarray) -> np.ndarray:
-    offsets = np.zeros(len(sizes) + 1, np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    return offsets
-
-
-def candidate_pairs(keys: np.ndarray, max_bucket: int = MAX_BUCKET) -> Candidates:
-    """The candidates of texts sharing a key in any band (`keys` from `band_keys`)."""
-    n = keys.shape[0]
-    members = np.arange(n, dtype=np.int64)
-    codes, large, sizes = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for band in range(keys.shape[1]):
-        c, m, s = bucket_pair_codes(keys[:, band], members, n, max_bucket)
-        codes.append(c)
-        large.append(m)
-        sizes.append(s)
-    left, right = decode_pairs(np.concatenate(codes), n)
-    return Candidates(left, right, np.concatenate(large), offsets_of(np.concatenate(sizes)))
-
-
-def decode_pairs(codes: np.ndarray, n_total: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct pair codes -> (left, right) arrays, sorted by (left, right)."""
-    codes = np.unique(codes)
-    return codes // max(n_total, 1), codes % max(n_total, 1)
+def candidate_buckets(keys: np.ndarray) -> Buckets:
+    """The buckets of every band (`keys` from `band_keys`)."""
+    found = [band_buckets(keys[:, band]) for band in range(keys.shape[1])]
+    return Buckets([m for m, _ in found], [o for _, o in found])

@@ -27,9 +27,10 @@ import numba
 import numpy as np
 
 from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.lsh import Candidates, band_keys, candidate_pairs, optimal_bands
-from pipelines.dedup.minhash import minhash_signatures, shingle_sets, signature_dtype
+from pipelines.dedup.lsh import Buckets, band_keys, candidate_buckets, optimal_bands
+from pipelines.dedup.minhash import minhash_signatures, signature_dtype
 from pipelines.dedup.normalize import Packed
+from pipelines.dedup.shingles import shingle_sets
 from pipelines.dedup.verify import NearPairs, involved_texts, resolve_pairs
 from pipelines.stage import Progress
 
@@ -90,23 +91,27 @@ def signatures_in_chunks(packed: Packed, params: NearParams, progress: Progress 
 
 
 def local_candidates(packed: Packed, params: NearParams, progress: Progress | None = None
-                     ) -> tuple[np.ndarray, Candidates]:
-    """(signatures, candidates) computed in this process."""
+                     ) -> tuple[np.ndarray, Buckets]:
+    """(signatures, buckets) computed in this process."""
     signatures = signatures_in_chunks(packed, params, progress)
-    return signatures, candidate_pairs(band_keys(signatures, params.bands, params.rows))
+    return signatures, candidate_buckets(band_keys(signatures, params.bands, params.rows))
 
 
 def verify_candidates(packed: Packed, params: NearParams, signatures: np.ndarray,
-                      candidates: Candidates, n_ref: int = 0) -> NearPairs:
+                      candidates: Buckets, n_ref: int = 0) -> NearPairs:
     """Accepted pairs among the candidates (`verify.resolve_pairs`); texts below `n_ref` are
     references."""
     sets = slot = None
     if params.verify == "exact":
-        # shingle sets only for the texts in some candidate pair (usually a small part)
+        # shingle sets only for the texts in some bucket
         involved = involved_texts(candidates)
-        sets = shingle_sets(take_packed(packed, involved), ngram=params.ngram)
-        slot = np.full(len(packed), -1, np.int64)
-        slot[involved] = np.arange(len(involved))
+        if len(involved) > len(packed) // 2:  # copying most texts costs more than hashing a few more
+            sets = shingle_sets(packed, ngram=params.ngram)
+            slot = np.arange(len(packed), dtype=np.int64)
+        else:
+            sets = shingle_sets(take_packed(packed, involved), ngram=params.ngram)
+            slot = np.full(len(packed), -1, np.int64)
+            slot[involved] = np.arange(len(involved))
     return resolve_pairs(candidates, n_ref, len(packed), params.verify, params.threshold,
                          signatures, sets, slot)
 
@@ -123,8 +128,4 @@ def find_near_pairs(packed: Packed, params: NearParams, *, n_ref: int = 0, backe
             progress(len(packed), len(packed))
     else:
         signatures, candidates = local_candidates(packed, params, progress)
-    pairs = verify_candidates(packed, params, signatures, candidates, n_ref)
-    pairs.counts.update(candidate_pairs=len(candidates.left),
-                        large_buckets=len(candidates.large_offsets) - 1,
-                        large_bucket_pairs=candidates.large_pairs)
-    return pairs
+    return verify_candidates(packed, params, signatures, candidates, n_ref)

@@ -1,15 +1,15 @@
 """The distributed path: signatures per shard as Ray tasks, buckets grouped with Ray Data.
 
     texts --split into shards--> [Ray task: signatures + band keys] x shards
-          --rows (band, key, doc)--> ray.data groupby(band, key) --map_groups--> pair codes
+          --rows (band, key, doc)--> ray.data groupby(band, key) --map_groups--> buckets
 
 Each task runs the same compiled kernels as the local path on its contiguous slice of the
-packed texts; each bucket is turned into pairs, or kept whole when large, by the same rule
-(`lsh.bucket_pair_codes`), so the candidates, and therefore the accepted pairs and clusters,
-are exactly the local ones. Verification and connected components run on the driver
+packed texts; the grouped buckets of 2 or more texts come back to the driver and are put in
+the local order (`lsh.band_buckets`), so the buckets, and therefore the accepted pairs and
+clusters, are exactly the local ones. Verification and connected components run on the driver
 (`near.verify_candidates`, `clusters.components`): their input, the candidates, is small.
 
-    signatures, candidates = ray_candidates(packed, params, RayConfig(shards=2))
+    signatures, buckets = ray_candidates(packed, params, RayConfig(shards=2))
 
 `ray` is imported inside the functions; without it a MissingExtraError names the extra to
 install. A local Ray instance is started when none is running and `address` is not set, and is
@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.dedup.config import RayConfig
-from pipelines.dedup.lsh import Candidates, band_keys, bucket_pair_codes, decode_pairs
+from pipelines.dedup.lsh import Buckets, band_buckets, band_keys
 from pipelines.dedup.minhash import minhash_signatures
 from pipelines.dedup.normalize import Packed
 from pipelines.errors import MissingExtraError
@@ -53,38 +53,29 @@ def _shard_work(data: np.ndarray, offsets: np.ndarray, first: int, params) -> tu
     return first, sig, rows
 
 
-def _group_pairs(n_total: int):
-    """Per bucket: rows (large, value, band, key): pair codes of a small bucket (large 0), or
-    the members of a large one (large 1), so the driver can order them as the local path."""
-    def pairs_of_bucket(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        members = np.sort(batch["doc"])
-        codes, large, _ = bucket_pair_codes(np.zeros(len(members), np.uint64), members, n_total)
-        value = np.concatenate([codes, large])
-        return {"large": np.repeat(np.array([0, 1], np.int8), [len(codes), len(large)]),
-                "value": value, "band": np.full(len(value), batch["band"][0], np.int32),
-                "key": np.full(len(value), batch["key"][0], np.int64)}
-
-    return pairs_of_bucket
+def _bucket_rows(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One bucket's (band, key, doc) rows, kept only when it has 2 or more texts."""
+    keep = len(batch["doc"]) > 1
+    return {name: batch[name] if keep else batch[name][:0] for name in ("band", "key", "doc")}
 
 
-def _candidates(batches: list[dict[str, np.ndarray]], n: int) -> Candidates:
-    """The grouped rows as `lsh.Candidates`, large buckets ordered by (band, key) as locally."""
+def _buckets(batches: list[dict[str, np.ndarray]], bands: int) -> Buckets:
+    """The grouped rows as `lsh.Buckets`, in the local order (band, then key, then text)."""
     rows = {name: np.concatenate([b[name] for b in batches]) if batches else np.zeros(0, np.int64)
-            for name in ("large", "value", "band", "key")}
-    small = rows["large"] == 0
-    left, right = decode_pairs(rows["value"][small].astype(np.int64), n)
-    band, key, member = rows["band"][~small], rows["key"][~small].view(np.uint64), \
-        rows["value"][~small].astype(np.int64)
-    order = np.lexsort((member, key, band))
-    band, key, member = band[order], key[order], member[order]
-    starts = np.flatnonzero(np.r_[True, (band[1:] != band[:-1]) | (key[1:] != key[:-1])]) \
-        if len(member) else np.zeros(0, np.int64)
-    return Candidates(left, right, member, np.r_[starts, len(member)].astype(np.int64))
+            for name in ("band", "key", "doc")}
+    band, key, doc = rows["band"], rows["key"].view(np.uint64), rows["doc"].astype(np.int64)
+    members, offsets = [], []
+    for j in range(bands):
+        mine = band == j
+        found = band_buckets(key[mine], doc[mine])
+        members.append(found[0])
+        offsets.append(found[1])
+    return Buckets(members, offsets)
 
 
 def ray_candidates(packed: Packed, params, config: RayConfig | None = None
-                   ) -> tuple[np.ndarray, Candidates]:
-    """(signatures, candidates) like `near.local_candidates`, computed on Ray."""
+                   ) -> tuple[np.ndarray, Buckets]:
+    """(signatures, buckets) like `near.local_candidates`, computed on Ray."""
     ray = _ray()
     config = config or RayConfig()
     started = not ray.is_initialized()
@@ -106,10 +97,10 @@ def ray_candidates(packed: Packed, params, config: RayConfig | None = None
             minhash_signatures(packed, num_perm=params.num_perm, scheme=params.scheme)
         rows = ray.data.from_arrow([s[2] for s in shards]) if shards else None
         if rows is None or n < 2:
-            return signatures, _candidates([], n)
+            return signatures, _buckets([], params.bands)
         grouped = rows.groupby(["band", "key"], num_partitions=config.shards).map_groups(
-            _group_pairs(n), batch_format="numpy")
-        return signatures, _candidates(list(grouped.iter_batches(batch_format="numpy")), n)
+            _bucket_rows, batch_format="numpy")
+        return signatures, _buckets(list(grouped.iter_batches(batch_format="numpy")), params.bands)
     finally:
         if started:
             ray.shutdown()

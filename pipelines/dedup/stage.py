@@ -37,7 +37,6 @@ import pyarrow as pa
 from pipelines.dedup.clusters import components, exact_groups
 from pipelines.dedup.config import DedupConfig
 from pipelines.dedup.keep import keepers, priorities
-from pipelines.dedup.lsh import MAX_BUCKET
 from pipelines.dedup.near import NearParams, find_near_pairs, take_packed
 from pipelines.dedup.normalize import Packed, normalize_packed, pack
 from pipelines.dedup.shares import removed_by
@@ -253,7 +252,7 @@ def dedup_records(records: datasets.Dataset, config: DedupConfig, *, model: None
         removed_by=removed_by(records, np.isin(np.arange(n), rejected_index)),
         lsh={"bands": params.bands, "rows": params.rows, "num_perm": params.num_perm,
              "threshold": params.threshold, "verify": params.verify, "scheme": params.scheme,
-             "max_bucket": MAX_BUCKET, **pairs.counts},
+             **pairs.counts},
         seconds={**seconds, "total": round(time.perf_counter() - started, 3)},
     )
     return StageResult(kept=kept, rejected=rejected, stats=stats)

@@ -4,31 +4,28 @@ Texts are numbered references first (`0 .. n_ref - 1`), then inputs. Two passes:
 
 1. Reference x input pairs: every distinct one is compared (its similarity picks the reference
    an input is reported against); the inputs with an accepted pair are contaminated.
-2. Input x input pairs, in order (small-bucket pairs sorted, then each large bucket), with a
-   union-find over the inputs: a pair is skipped when either text is contaminated (it leaves
-   the output anyway) or when both are already in one component (comparing it cannot change
-   the components); otherwise it is compared and, at or above the threshold, joins them.
-   A large bucket is walked by groups: each member is compared with the members of each
-   earlier group (texts of one component) until one matches, and whole groups already in its
-   component are skipped. So a failing first member never hides the other pairs:
+2. Input x input pairs, bucket by bucket (band by band, each band's buckets in key order), with
+   a union-find over the inputs. Each bucket is walked by groups (texts of one component): each
+   member is compared with the members of each earlier group until one matches; a group
+   already in the member's component is skipped whole (comparing cannot change the
+   components), so is a pair with a contaminated text (it leaves the output anyway), and a
+   pair that failed before is not compared again. A failing first member never hides the
+   other pairs:
 
        bucket [a, b, c, d], a unlike the rest, b ~ c ~ d
-       b: a? no -> new group {b};  c: a? no, b? yes;  d: a? no, {b, c} same component? no ->
-       b? yes (c skipped)
+       b: a? no -> new group {b};  c: a? no, b? yes;  d: a? no, {b, c} same component -> skip
 
 Reference pairs between two references are never compared (references are never dropped).
 The components equal those of the graph of all candidate pairs at or above the threshold,
-whatever the order; only the figures below depend on it. Every candidate pair (a small-bucket
-pair once, a large-bucket pair once per large bucket it is in) is counted in exactly one of:
+whatever the order; only the figures below depend on it. Every pair inside a bucket (a pair
+sharing k bands counted k times) is counted in exactly one of:
 
     compared               similarity computed (accepted or below_threshold)
     accepted_unverified    verify: none, accepted without a comparison
     skipped_same_component both texts already in one component
     skipped_contaminated   an input pair with a contaminated text
     skipped_references     both texts are references
-    skipped_compared_before a reference x input pair already compared in another bucket
-
-A pair that fails verification is compared again in each further large bucket it shares.
+    skipped_compared_before a pair already compared in another band
 """
 
 from __future__ import annotations
@@ -39,7 +36,7 @@ import numba
 import numpy as np
 
 from pipelines.dedup.clusters import exact_similarity, signature_similarity
-from pipelines.dedup.lsh import Candidates
+from pipelines.dedup.lsh import Buckets
 
 MODES = {"none": 0, "signature": 1, "exact": 2}
 COUNTS = ("compared", "accepted", "below_threshold", "accepted_unverified",
@@ -114,19 +111,10 @@ def _try(mode, threshold, x, y, sig, values, starts, lengths, slot, parent, edge
 
 
 @numba.njit(cache=True)
-def _join_inputs(n_ref, left, right, members, offsets, bad, mode, threshold, sig, values,
-                 starts, lengths, slot, parent, edges, sims, n_edges, counts):
-    for p in range(len(left)):
-        x, y = left[p], right[p]
-        if x < n_ref:
-            continue  # reference pairs: the first pass
-        if bad[x] or bad[y]:
-            counts[_CONTAMINATED] += 1
-        elif _find(parent, x) == _find(parent, y):
-            counts[_SAME] += 1
-        else:
-            _try(mode, threshold, x, y, sig, values, starts, lengths, slot, parent, edges, sims,
-                 n_edges, counts)
+def _join_inputs(n_ref, n_total, members, offsets, bad, mode, threshold, sig, values, starts,
+                 lengths, slot, parent, edges, sims, n_edges, counts):
+    failed = dict()  # pair code -> True: compared and below the threshold
+    failed[np.int64(-1)] = True
     longest = 0
     for b in range(len(offsets) - 1):
         longest = max(longest, offsets[b + 1] - offsets[b])
@@ -159,13 +147,19 @@ def _join_inputs(n_ref, left, right, members, offsets, bad, mode, threshold, sig
                     continue
                 pos, done = head[g], 0
                 while pos != -1:
+                    x = clean[pos]
                     done += 1
-                    if _try(mode, threshold, clean[pos], y, sig, values, starts, lengths, slot,
-                            parent, edges, sims, n_edges, counts):
+                    code = min(x, y) * n_total + max(x, y)
+                    if code in failed:
+                        counts[_BEFORE] += 1
+                    elif _try(mode, threshold, x, y, sig, values, starts, lengths, slot, parent,
+                              edges, sims, n_edges, counts):
                         counts[_SAME] += size[g] - done
                         if joined < 0:
                             joined = g
                         break
+                    else:
+                        failed[code] = True
                     pos = nxt[pos]
             if joined < 0:
                 head[groups], tail[groups], size[groups] = t, t, 1
@@ -178,8 +172,8 @@ def _join_inputs(n_ref, left, right, members, offsets, bad, mode, threshold, sig
 
 @numba.njit(cache=True)
 def _cross_codes(n_ref, n_total, members, offsets):
-    """Reference x input pair codes inside the large buckets (members are sorted, so the
-    references of a bucket come first)."""
+    """Reference x input pair codes inside the buckets (members are sorted, so the references
+    of a bucket come first)."""
     count = 0
     for b in range(len(offsets) - 1):
         refs = 0
@@ -200,32 +194,35 @@ def _cross_codes(n_ref, n_total, members, offsets):
     return codes
 
 
-def involved_texts(candidates: Candidates) -> np.ndarray:
-    """Every text in some candidate pair or large bucket, sorted."""
-    return np.unique(np.concatenate([candidates.left, candidates.right,
-                                     candidates.large_members]))
+def _flat(buckets: Buckets) -> tuple[np.ndarray, np.ndarray]:
+    """Every band's buckets as one (members, offsets), band after band."""
+    members = np.concatenate([np.zeros(0, np.int64), *buckets.members])
+    sizes = np.concatenate([np.zeros(0, np.int64), *map(np.diff, buckets.offsets)])
+    offsets = np.zeros(len(sizes) + 1, np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    return members, offsets
 
 
-def resolve_pairs(candidates: Candidates, n_ref: int, n_total: int, verify: str,
-                  threshold: float, signatures: np.ndarray,
-                  sets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+def involved_texts(buckets: Buckets) -> np.ndarray:
+    """Every text in some bucket, sorted."""
+    return np.unique(np.concatenate([np.zeros(0, np.int64), *buckets.members]))
+
+
+def resolve_pairs(buckets: Buckets, n_ref: int, n_total: int, verify: str, threshold: float,
+                  signatures: np.ndarray, sets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
                   slot: np.ndarray | None = None) -> NearPairs:
     """The accepted pairs (see the module docstring). For `verify: exact`, `sets` are the
-    shingle sets (`minhash.shingle_sets`) of texts `slot[i]`-th for text i."""
+    shingle sets (`shingles.shingle_sets`), text i's at position `slot[i]`."""
     counts = np.zeros(len(COUNTS), np.int64)
     mode = MODES[verify]
     if sets is None:
         sets, slot = (np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64)), \
             np.zeros(0, np.int64)
-    left, right = candidates.left, candidates.right
+    members, offsets = _flat(buckets)
     # pass 1: reference x input pairs, each distinct one once
-    refs_pair = right < n_ref
-    counts[_REFS] += int(refs_pair.sum())
-    cross = (left < n_ref) & ~refs_pair
-    large_cross = _cross_codes(n_ref, n_total, candidates.large_members, candidates.large_offsets) \
-        if n_ref else np.zeros(0, np.int64)
-    codes = np.unique(np.concatenate([left[cross] * n_total + right[cross], large_cross]))
-    counts[_BEFORE] += int(cross.sum()) + len(large_cross) - len(codes)
+    cross = _cross_codes(n_ref, n_total, members, offsets) if n_ref else np.zeros(0, np.int64)
+    codes = np.unique(cross)
+    counts[_BEFORE] += len(cross) - len(codes)
     c_left, c_right = codes // max(n_total, 1), codes % max(n_total, 1)
     if mode == MODES["exact"]:
         c_sim = exact_similarity(sets, slot[c_left], slot[c_right])
@@ -246,13 +243,14 @@ def resolve_pairs(candidates: Candidates, n_ref: int, n_total: int, verify: str,
     edges = np.empty((max(n_total - n_ref - 1, 0), 2), np.int64)
     sims = np.empty(len(edges), np.float64)
     n_edges = np.zeros(1, np.int64)
-    _join_inputs(n_ref, left, right, candidates.large_members, candidates.large_offsets, bad,
-                 mode, float(threshold), signatures, *sets, slot, parent, edges, sims, n_edges,
-                 counts)
+    _join_inputs(n_ref, n_total, members, offsets, bad, mode, float(threshold), signatures,
+                 *sets, slot, parent, edges, sims, n_edges, counts)
     e = int(n_edges[0])
     out_left = np.concatenate([c_left[keep], edges[:e, 0]])
     out_right = np.concatenate([c_right[keep], edges[:e, 1]])
     out_sim = np.concatenate([c_sim[keep], sims[:e]])
     order = np.lexsort((out_right, out_left))
+    found = dict(zip(COUNTS, (int(c) for c in counts)))
     return NearPairs(out_left[order], out_right[order], out_sim[order],
-                     dict(zip(COUNTS, (int(c) for c in counts))))
+                     {"buckets": buckets.count, "largest_bucket": buckets.largest,
+                      "bucket_pairs": buckets.pairs, **found})
