@@ -9,6 +9,9 @@
     <out>/pipeline.yaml    the resolved config (defaults filled in, paths resolved)
     <out>/dataset/         the published dataset, when the config has a `publish:` section
                            without `repo` (see flows/publish.py)
+    <out>/handoff/         the published dataset's train split for LLaMA-Factory, axolotl and
+                           OpenRLHF, one folder per config (sft, preferences, best_of_n)
+    <out>/train/<name>/    one folder per `train:` entry: model/, report.json, handoff/
 
 A stage that consumes records reads the kept records of `PipelineConfig.sources_of(stage)`:
 the nearest earlier filter stage, or every earlier generator stage.
@@ -64,6 +67,13 @@ def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
     publish_summary(f"tuneset run {config.run.name}", summaries)
     if config.publish is not None:
         summary = {**summary, "publish": publish_stage(config, out_dir)}
+        write_json(out_dir / "summary.json", summary)
+    if config.train:
+        from flows.training import run_pipeline_training
+
+        summary = {**summary, "train": run_pipeline_training(
+            config.train, config.stages(), config.publishes_locally(), out_dir,
+            base_dir=Path(config_path).parent)}
         write_json(out_dir / "summary.json", summary)
     return summary
 

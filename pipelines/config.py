@@ -6,7 +6,8 @@
     dedup:      {...}            # pipelines.dedup.config.DedupConfig (inputs: [] = upstream kept)
     judge: {...}                 # pipelines.judge.config.JudgeConfig
     preferences: {...}           # pipelines.preferences.config.PreferenceConfig
-    publish:    {license: ...}   # pipelines.publish.config.PublishConfig (runs last)
+    publish:    {license: ...}   # pipelines.publish.config.PublishConfig (after the data stages)
+    train:      [{stage: sft}, ...]  # alignment.wiring: training stages, after publishing
 
 Paths inside the file are relative to the file. `check_config` returns every problem at once
 (YAML syntax, unknown or wrong fields, missing files, templates that do not compile) so that
@@ -21,6 +22,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from alignment.wiring import TrainEntry, check_train
 from pipelines.configbase import StageConfig, format_validation_error
 from pipelines.dedup.config import DedupConfig
 from pipelines.errors import ConfigError, TunesetError
@@ -53,6 +55,12 @@ class PipelineConfig(StageConfig):
     judge: JudgeConfig | None = None
     preferences: PreferenceConfig | None = None
     publish: PublishConfig | None = None
+    train: list[TrainEntry] = []
+
+    def publishes_locally(self) -> bool:
+        """Whether publishing writes a local dataset repository (training can read it)."""
+        return self.publish is not None and (
+            not self.publish.repo or any(not r.startswith("hf://") for r in self.publish.repo))
 
     def stages(self) -> list[str]:
         """The configured stages, in pipeline order."""
@@ -140,6 +148,9 @@ def check_config(path: str | Path) -> tuple[PipelineConfig | None, list[str]]:
     if config is None:
         return None, problems
     problems = _deep_checks(config)
+    if config.train:
+        problems += check_train(config.train, config.stages(), config.publishes_locally(),
+                                base_dir=Path(path).parent)
     return (config if not problems else None), problems
 
 
