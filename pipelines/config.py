@@ -1,6 +1,7 @@
 """The pipeline config file: one YAML file, one section per stage, validated before any work.
 
     run:        {name: demo, seed: 0, jsonl: false, threads: auto}   # threads: pipelines.threads
+                 # response_cache: a SQLite file every model without its own `cache` uses
     templating: {...}            # pipelines.templating.config.TemplatingConfig
     self_instruct: {...}         # pipelines.self_instruct.config.SelfInstructConfig
     dedup:      {...}            # pipelines.dedup.config.DedupConfig (inputs: [] = upstream kept)
@@ -23,7 +24,7 @@ import yaml
 from pydantic import ValidationError
 
 from alignment.wiring import TrainEntry, check_train
-from pipelines.configbase import StageConfig, format_validation_error
+from pipelines.configbase import RelPath, StageConfig, format_validation_error
 from pipelines.dedup.config import DedupConfig
 from pipelines.errors import ConfigError, TunesetError
 from pipelines.judge.config import JudgeConfig
@@ -45,6 +46,9 @@ class RunConfig(StageConfig):
     threads: Threads = "auto"
     """torch and numba threads: `auto` (the CPUs the process may use) or a number; on a shared
     machine 1. The environment variable TUNESET_THREADS overrides it."""
+    response_cache: RelPath | None = None
+    """One response cache (SQLite) for every model that names no `cache` of its own; dated
+    runs default to <out>/cache/responses.sqlite."""
 
 
 class PipelineConfig(StageConfig):
