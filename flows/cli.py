@@ -379,6 +379,11 @@ from flows.cli_publish import publish  # noqa: E402 - its helpers import this mo
 
 app.command()(publish)
 
+from flows.cli_schedule import deploy, serve  # noqa: E402 - they import this module's at call time
+
+app.command()(deploy)
+app.command()(serve)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app(prog_name="tuneset")
