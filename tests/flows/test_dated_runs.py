@@ -113,3 +113,17 @@ def test_dated_runs_keep_each_run_and_publish_only_changes(tmp_path, monkeypatch
     assert info["publish"] == {**info["publish"], "new_version": True, "version": "v2"}
     assert json.loads((out / "latest/inputs.json").read_text())["count"] == 2
     assert len(judge.calls) > calls and third["stages"][0]["kept"] == len(NLI_ROWS)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_run_on_a_locked_output_exits_2_naming_the_holder(tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    config, out = _config(tmp_path), tmp_path / "out"
+    with output_lock(out):
+        result = CliRunner().invoke(app, ["run", str(config), "--out", str(out), "--dated"])
+    assert result.exit_code == 2, result.output
+    assert f"another run is writing {out} (pid {os.getpid()})" in " ".join(result.output.split())
+    assert "Traceback" not in result.output and not (out / "latest").exists()
