@@ -34,7 +34,7 @@ from flows.common import (
     task_runner,
     wait_cached,
 )
-from pipelines.io import load_run
+from pipelines.io import load_run, raw_files
 from pipelines.models import load_generator
 from pipelines.plots import histogram_png
 from pipelines.self_instruct import SelfInstructConfig, merge_rounds, read_seeds, seed_tasks
@@ -110,7 +110,7 @@ def run_self_instruct_stage(config: SelfInstructConfig, out: str | Path, *,
                             jsonl: bool = False) -> dict[str, Any]:
     """Call inside a flow: run (or resume) the rounds, then merge them into `out`."""
     read_seeds(config)  # every seed checked before any model runs
-    inputs = digest_inputs([config.seeds])
+    inputs = digest_inputs(raw_files(config.seeds))
     progress = create_progress_artifact(0.0, description="self-instruct: accepted / target")
     machine: list[dict[str, str]] = []
     rounds: list[tuple[dict[str, Any], bool]] = []
