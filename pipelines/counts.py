@@ -14,8 +14,10 @@ the flows' summaries both read what `describe_counts` returns.
     ...     {"rows_in": 20, "rows_rendered": 20, "examples": 140, "rejected": {}}))
     >>> rows["in_unit"], rows["kept_unit"], rows["rejected_units"]
     ('rows', 'examples', '0 rows')
-    >>> rows["balance"]
-    ['rows: 20 in = 20 rendered + 0 rejected', 'examples: 140 out from 20 rendered rows']
+    >>> for line in rows["balance"]:
+    ...     print(line)
+    rows: 20 in = 20 rendered + 0 rejected
+    examples: 140 made = 140 kept + 0 rejected (target over budget), from 20 rendered rows
 
 What a stage counts as "in" is the flow's `n_in` (templating: the task rows read; self-instruct:
 the seed tasks; preferences: the prompts).
@@ -59,9 +61,9 @@ def _templating(n_in: int, result: StageResult) -> dict[str, Any]:
     rows = f"rows: {n_in} in = {rendered} rendered + {dropped_rows} rejected"
     if emptied:
         rows += f" + {emptied} whose every example was over the target budget"
-    examples = f"examples: {len(result.kept)} out from {rendered} rendered rows"
-    if dropped_examples:
-        examples += f" ({dropped_examples} more rejected: target over budget)"
+    kept = len(result.kept)
+    examples = f"examples: {kept + dropped_examples} made = {kept} kept + {dropped_examples} " \
+               f"rejected (target over budget), from {rendered} rendered rows"
     units = _plural(dropped_rows, "rows")
     if dropped_examples:
         units += f" + {_plural(dropped_examples, 'examples')}"
@@ -85,8 +87,8 @@ def _self_instruct(n_in: int, result: StageResult) -> dict[str, Any]:
     units = f"{_plural(tasks_rejected + no_instances, 'tasks')} + " \
             f"{_plural(instances_rejected, 'instances')}"
     return {"in_unit": "seed tasks", "kept_unit": "records", "rejected_units": units,
-            "balance": [tasks, f"instances: {kept + instances_rejected} written = {kept} kept "
-                               f"(one record each) + {instances_rejected} rejected"]}
+            "balance": [tasks, f"instances: {kept + instances_rejected} written = {kept} kept + "
+                               f"{instances_rejected} rejected (one record per kept instance)"]}
 
 
 def _preferences(n_in: int, result: StageResult) -> dict[str, Any]:
@@ -101,8 +103,9 @@ def _preferences(n_in: int, result: StageResult) -> dict[str, Any]:
     kept = len(result.kept)
     balance = [prompts, f"pairs: {kept + pair_level} selected = {kept} kept + {pair_level} rejected"]
     if "candidates" in stats:
-        balance.append(f"answers: {stats['candidates']} scored (after {stats.get('duplicates', 0)} "
-                       "repeated ones, rejected in samples/)")
+        repeated = stats.get("duplicates", 0)
+        balance.append(f"answers: {stats['candidates'] + repeated} sampled = {stats['candidates']} "
+                       f"scored + {repeated} repeated or empty (rejected in samples/)")
     return {"in_unit": "prompts", "kept_unit": "pairs",
             "rejected_units": f"{_plural(prompt_level, 'prompts')} + {_plural(pair_level, 'pairs')}",
             "balance": balance}

@@ -104,6 +104,12 @@ def test_run_command_runs_the_demo_config(tmp_path, monkeypatch):
     assert by_stage["judge"]["in"] == by_stage["dedup"]["kept"]
     assert by_stage["preferences"]["in"] == by_stage["judge"]["kept"] > 0
     assert by_stage["preferences"]["kept"] > 0
+    units = {s: (by_stage[s]["in_unit"], by_stage[s]["kept_unit"]) for s in stages}
+    assert units == {"templating": ("rows", "examples"), "self_instruct": ("seed tasks", "records"),
+                     "dedup": ("records", "records"), "judge": ("records", "records"),
+                     "preferences": ("prompts", "pairs")}
+    assert by_stage["self_instruct"]["in"] == 30  # the demo's seed tasks
+    assert "templating  rows: 80 in = " in result.output
     (published,) = summary["publish"]["targets"]  # the demo's publish: section, last stage
     assert published["status"] == "published" and published["target"] == str(tmp_path / "dataset")
     assert sum(published["rows"]["sft"].values()) == by_stage["judge"]["kept"]

@@ -21,7 +21,7 @@ ROWS = [
                            "self_instruct_rouge_too_similar: 40, self_instruct_too_few_words: 7",
      "in_unit": "seed tasks", "kept_unit": "records", "rejected_units": "47 tasks + 10 instances",
      "balance": ["tasks: 52 candidates = 5 accepted + 47 rejected",
-                 "instances: 24 written = 14 kept (one record each) + 10 rejected"],
+                 "instances: 24 written = 14 kept + 10 rejected (one record per kept instance)"],
      "warnings": [], "out": "runs/demo/self_instruct"},
     {"stage": "dedup", "in": 1030, "kept": 1014, "rejected": 16,
      "rejected_by_reason": "dedup_exact: 10, dedup_near: 6", "in_unit": "records",
