@@ -123,7 +123,8 @@ def _samples(n_in: int, result: StageResult) -> dict[str, Any]:
 
 def describe_counts(stage: str, n_in: int, result: StageResult) -> dict[str, Any]:
     """The units of a stage's counts, one balance line per unit, and the stage's warnings
-    (`stats["warnings"]`): `in_unit`, `kept_unit`, `rejected_units`, `balance`, `warnings`."""
+    (`stats["warnings"]`, and the preference stage's `self_preference_warning`): `in_unit`,
+    `kept_unit`, `rejected_units`, `balance`, `warnings`."""
     if stage == "templating":
         found = _templating(n_in, result)
     elif stage.startswith("self_instruct"):
@@ -134,4 +135,7 @@ def describe_counts(stage: str, n_in: int, result: StageResult) -> dict[str, Any
         found = _preferences(n_in, result)
     else:
         found = _filter(n_in, result)
-    return {**found, "warnings": list(result.stats.get("warnings", []))}
+    warnings = list(result.stats.get("warnings", []))
+    if result.stats.get("self_preference_warning"):
+        warnings.append(result.stats["self_preference_warning"])
+    return {**found, "warnings": warnings}

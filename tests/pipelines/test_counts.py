@@ -101,3 +101,10 @@ def test_warnings_come_from_the_stage_stats():
     result = StageResult(datasets.Dataset.from_dict({"id": []}),
                          datasets.Dataset.from_dict({"reason": []}), {"warnings": ["look here"]})
     assert describe_counts("judge", 0, result)["warnings"] == ["look here"]
+
+
+def test_the_self_preference_warning_is_a_counts_warning():
+    result = StageResult(datasets.Dataset.from_dict({"id": []}),
+                         datasets.Dataset.from_dict({"reason": []}),
+                         {"prompts_with_pairs": 0, "self_preference_warning": "judge m rates m"})
+    assert describe_counts("preferences", 0, result)["warnings"] == ["judge m rates m"]
