@@ -351,24 +351,33 @@ def preferences(spec: PreferencesSpec, out: OutOpt, jsonl: JsonlOpt = False) -> 
 
 
 @app.command()
-def run(config: ConfigArg, out: OutOpt) -> None:
+def run(config: ConfigArg, out: OutOpt,
+        dated: Annotated[bool, typer.Option(help="a scheduled run's layout: OUT/work, "
+                                                 "OUT/<date-time>/, OUT/latest, OUT/dataset "
+                                                 "(docs/scheduling.md)")] = False) -> None:
     """Run every stage configured in CONFIG."""
     from flows.pipeline import pipeline_flow
     from pipelines.config import load_config
 
     _run(lambda: load_config(config))  # report config problems before starting Prefect
-    summary = _run(lambda: pipeline_flow(str(config), str(out)))
+    summary = _run(lambda: pipeline_flow(str(config), str(out), dated=dated))
     _print_counts(summary["stages"], out)
     if summary.get("publish"):
         from flows.cli_publish import print_publish
 
         print_publish(summary["publish"])
-    console.print(f"summary: {Path(out) / 'summary.json'}")
+    folder = Path(summary.get("run_folder") or out)
+    console.print(f"summary: {folder / 'summary.json'}")
 
 
 from flows.cli_publish import publish  # noqa: E402 - its helpers import this module's at call time
 
 app.command()(publish)
+
+from flows.cli_schedule import deploy, serve  # noqa: E402 - they import this module's at call time
+
+app.command()(deploy)
+app.command()(serve)
 
 
 def main() -> None:  # pragma: no cover - console entry point

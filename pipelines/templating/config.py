@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from pipelines.configbase import InputPath, StageConfig
+from pipelines.configbase import InputPath, RawInput, StageConfig
 
 TaskType = Literal["nli", "sentiment", "classification", "paraphrase", "extractive_qa",
                    "closed_book_qa", "summarization"]
@@ -60,7 +60,9 @@ class TaskSpec(StageConfig):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     type: TaskType | None = None
-    source: InputPath
+    source: RawInput
+    """A record file, or a folder or glob of them that may grow between runs (every file it
+    holds at run time, in name order)."""
     format: Literal["jsonl", "json", "csv", "tsv", "parquet", "hf"] | None = None
     fields: dict[str, str] = {}
     label_field: str | None = None

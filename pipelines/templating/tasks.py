@@ -95,7 +95,7 @@ class _FileRows:
     def error(self, i: int, field: str | None, message: str) -> InputError:
         record = self.records[i]
         line = record["line"]
-        return InputError(message, file=self.source, line=line,
+        return InputError(message, file=record["source"], line=line,
                           row=None if line is not None else record["source_row"], field=field)
 
     def check(self, columns: dict[str, str], nonempty: list[str]) -> None:
