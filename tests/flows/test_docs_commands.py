@@ -37,8 +37,13 @@ def _fenced_lines(path: Path):
     text = path.read_text(encoding="utf-8")
     for block in FENCE.finditer(text):
         first = text.count("\n", 0, block.start(1)) + 1
+        held, start = "", None
         for offset, line in enumerate(block.group(1).splitlines()):
-            yield first + offset, line
+            if line.rstrip().endswith("\\"):   # a shell line continued on the next one
+                held, start = held + line.rstrip()[:-1] + " ", first + offset if start is None else start
+                continue
+            yield (first + offset if start is None else start), held + line
+            held, start = "", None
 
 
 def fenced_commands() -> list[Shown]:
