@@ -366,6 +366,10 @@ def run(config: ConfigArg, out: OutOpt,
         from flows.cli_publish import print_publish
 
         print_publish(summary["publish"])
+    for entry in summary.get("train", []):
+        console.print(f"train {entry['name']} ({entry['stage']}): {entry['steps']} steps"
+                      f"{' (cached)' if entry['cached'] else ''} -> {entry['model']}",
+                      soft_wrap=True)
     folder = Path(summary.get("run_folder") or out)
     console.print(f"summary: {folder / 'summary.json'}")
 
