@@ -1,5 +1,5 @@
 # tuneset: `make demo` runs the demo pipeline, `make test` lint plus the test suite (with the
-# doctests of pipelines/). Both set up .venv first.
+# doctests of pipelines/ and flows/). Both set up .venv first.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
