@@ -1,6 +1,7 @@
 """The pipeline config file: one YAML file, one section per stage, validated before any work.
 
     run:        {name: demo, seed: 0, jsonl: false, threads: auto}   # threads: pipelines.threads
+                executor: local | ray, ray: {...}   # pipelines.cluster.config (docs/ray.md)
     templating: {...}            # pipelines.templating.config.TemplatingConfig
     self_instruct: {...}         # pipelines.self_instruct.config.SelfInstructConfig
     dedup:      {...}            # pipelines.dedup.config.DedupConfig (inputs: [] = upstream kept)
@@ -21,6 +22,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from pipelines.cluster.config import Executor, RayRunConfig
 from pipelines.configbase import StageConfig, format_validation_error
 from pipelines.dedup.config import DedupConfig
 from pipelines.errors import ConfigError, TunesetError
@@ -43,6 +45,9 @@ class RunConfig(StageConfig):
     threads: Threads = "auto"
     """torch and numba threads: `auto` (the CPUs the process may use) or a number; on a shared
     machine 1. The environment variable TUNESET_THREADS overrides it."""
+    executor: Executor = "local"
+    """Where model work runs: `local` (this process) or `ray` (a Ray cluster, `ray`)."""
+    ray: RayRunConfig = RayRunConfig()
 
 
 class PipelineConfig(StageConfig):
