@@ -360,13 +360,20 @@ def preferences(spec: PreferencesSpec, out: OutOpt, jsonl: JsonlOpt = False) -> 
 
 
 @app.command()
-def run(config: ConfigArg, out: OutOpt) -> None:
+def run(config: ConfigArg, out: OutOpt,
+        executor: Annotated[str | None, typer.Option(
+            help="local | ray: where model stages run (overrides run.executor)")] = None,
+        address: Annotated[str | None, typer.Option(
+            help="Ray cluster address, e.g. 10.0.0.5:6379 or auto (implies --executor ray)")] = None,
+        ) -> None:
     """Run every stage configured in CONFIG."""
+    from flows.executor import with_executor
     from flows.pipeline import pipeline_flow
     from pipelines.config import load_config
 
-    _run(lambda: load_config(config))  # report config problems before starting Prefect
-    summary = _run(lambda: pipeline_flow(str(config), str(out)))
+    # report config problems before starting Prefect
+    _run(lambda: with_executor(load_config(config), executor, address))
+    summary = _run(lambda: pipeline_flow(str(config), str(out), executor, address))
     _print_counts(summary["stages"])
     if summary.get("publish"):
         from flows.cli_publish import print_publish

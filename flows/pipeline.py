@@ -10,6 +10,9 @@
     <out>/dataset/         the published dataset, when the config has a `publish:` section
                            without `repo` (see flows/publish.py)
 
+Model stages run where `run.executor` says (`flows.executor`): in this process, or on a Ray
+cluster (`executor`/`address` override the config, as `tuneset run --executor ray --address`).
+
 A stage that consumes records reads the kept records of `PipelineConfig.sources_of(stage)`:
 the nearest earlier filter stage, or every earlier generator stage.
 """
@@ -23,6 +26,7 @@ from prefect import flow
 
 from flows.common import publish_summary, task_runner
 from flows.dedup import run_dedup
+from flows.executor import executor, with_executor
 from flows.judge import run_judge
 from flows.preferences import run_preferences
 from flows.self_instruct import run_self_instruct_stage
@@ -34,12 +38,26 @@ from pipelines.threads import configure_threads
 
 
 @flow(name="tuneset-pipeline", task_runner=task_runner())
-def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
+def pipeline_flow(config_path: str, out: str, executor_name: str | None = None,
+                  address: str | None = None) -> dict[str, Any]:
     """Run every stage configured in `config_path`, writing under `out`."""
-    config = load_config(config_path)
+    config = with_executor(load_config(config_path), executor_name, address)
     configure_threads(config.run.threads)
     out_dir = Path(out)
     write_text(out_dir / "pipeline.yaml", resolved_yaml(config))
+    with executor(config.run):
+        summaries = run_stages(config, out_dir)
+    summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
+    write_json(out_dir / "summary.json", summary)
+    publish_summary(f"tuneset run {config.run.name}", summaries)
+    if config.publish is not None:
+        summary = {**summary, "publish": publish_stage(config, out_dir)}
+        write_json(out_dir / "summary.json", summary)
+    return summary
+
+
+def run_stages(config, out_dir: Path) -> list[dict[str, Any]]:
+    """Every configured record stage in order; their summaries."""
     summaries: list[dict[str, Any]] = []
     if config.templating is not None:
         summaries.append(run_templating(config.templating, out_dir / "templating",
@@ -59,13 +77,7 @@ def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
         summaries.append(run_preferences(config.preferences, out_dir / "preferences",
                                          sources=preference_sources(config.preferences, upstream),
                                          jsonl=config.run.jsonl))
-    summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
-    write_json(out_dir / "summary.json", summary)
-    publish_summary(f"tuneset run {config.run.name}", summaries)
-    if config.publish is not None:
-        summary = {**summary, "publish": publish_stage(config, out_dir)}
-        write_json(out_dir / "summary.json", summary)
-    return summary
+    return summaries
 
 
 def publish_stage(config, out_dir: Path) -> dict[str, Any]:

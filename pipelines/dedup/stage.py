@@ -103,8 +103,10 @@ def _references(reference: Reference | None, config: DedupConfig) -> tuple[list[
 
 def _rejected(records: datasets.Dataset, index: np.ndarray, columns: dict[str, list]) -> datasets.Dataset:
     features = rejected_features(datasets.Features({**records.features, **DEDUP_COLUMNS}))
+    # subtle: an empty arrow slice has no chunks, and datasets cannot fingerprint a chunkless
+    # column of a JSON (extension) type; a zero-length slice of the table keeps one chunk
     table = records.select(index).with_format("arrow")[:] if len(index) else \
-        records.with_format("arrow")[:0]
+        records.data.table.slice(0, 0)
     for name, values in columns.items():
         table = table.append_column(name, pa.array(values, features[name].pa_type))
     return datasets.Dataset(table, info=datasets.DatasetInfo(features=features))
