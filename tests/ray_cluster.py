@@ -40,13 +40,16 @@ def _start(args: list[str], log: Path) -> subprocess.Popen:
                                 start_new_session=True)
 
 
-def _wait_nodes(address: str, nodes: int, timeout: float = 120) -> None:
+def _wait_nodes(address: str, nodes: int, timeout: float = 400) -> None:
     deadline = time.monotonic() + timeout
     probe = (f"import ray; ray.init(address={address!r}, log_to_driver=False); "
              "print(sum(n['Alive'] for n in ray.nodes()))")
     while time.monotonic() < deadline:
-        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                             env=_env(), timeout=60)
+        try:
+            out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                 env=_env(), timeout=120)
+        except subprocess.TimeoutExpired:
+            continue
         if out.returncode == 0 and out.stdout.strip().endswith(str(nodes)):
             return
         time.sleep(1)

@@ -80,10 +80,33 @@ def _measure(config: TemplatingConfig, model: Any) -> Callable[[str], int]:
     return lambda text: len(model.encode(text))
 
 
+Selected = list[tuple[PreparedTask, list[TaskRow]]]
+Renderer = Callable[[Selected, TemplatingConfig, Callable[[str], int], Progress | None],
+                    list[list[list[InstructionRecord]]]]
+"""Renders the selected rows: per task, per row, that row's examples (`render_rows` here;
+`pipelines.cluster.templating.ray_renderer` on a Ray cluster). Rows render independently."""
+
+
+def render_rows(selected: Selected, config: TemplatingConfig, measure: Callable[[str], int],
+                progress: Progress | None = None) -> list[list[list[InstructionRecord]]]:
+    """Every selected row's examples, in this process."""
+    total, done, out = sum(len(rows) for _, rows in selected), 0, []
+    for task, rows in selected:
+        out.append([])
+        for row in rows:
+            out[-1].append(_render_row(task, row, config, measure))
+            done += 1
+            if progress and (done % 200 == 0 or done == total):
+                progress(done, total)
+    return out
+
+
 def render_templates(records: datasets.Dataset, config: TemplatingConfig, *, model: Any = None,
                      progress: Progress | None = None,
-                     templates: Mapping[str, Sequence[Template]] | None = None) -> StageResult:
-    """Render every configured task's rows. Checks all rows before rendering anything."""
+                     templates: Mapping[str, Sequence[Template]] | None = None,
+                     renderer: Renderer | None = None) -> StageResult:
+    """Render every configured task's rows. Checks all rows before rendering anything;
+    `renderer` renders the selected rows (default `render_rows`, in this process)."""
     started = time.perf_counter()
     measure = _measure(config, model)
     tasks = prepare_tasks(records, config, templates)
@@ -93,12 +116,11 @@ def render_templates(records: datasets.Dataset, config: TemplatingConfig, *, mod
     made: list[InstructionRecord] = []
     stats_tasks: dict[str, Counter] = {}
     usage: Counter[str] = Counter()
-    done = 0
-    for task, rows in selected:
+    rendered = (renderer or render_rows)(selected, config, measure, progress)
+    for (task, rows), per_row in zip(selected, rendered):
         counts = stats_tasks.setdefault(task.spec.name, Counter())
         counts["rows_in"] = len(task.rows)
-        for row in rows:
-            examples = _render_row(task, row, config, measure)
+        for row, examples in zip(rows, per_row):
             if not examples:
                 rejections.add(row.record, "template_over_budget",
                                f"prompt over {config.budget.max_prompt} {config.budget.unit} "
@@ -111,9 +133,6 @@ def render_templates(records: datasets.Dataset, config: TemplatingConfig, *, mod
                 usage["inverted"] += t.inverted
                 usage["cot"] += t.cot
             counts["examples"] += len(examples)
-            done += 1
-            if progress and (done % 200 == 0 or done == total):
-                progress(done, total)
     for name, reasons in rejections.counts_by("task").items():
         stats_tasks.setdefault(name, Counter()).update(reasons)
     stats = rejections.stats(
