@@ -16,6 +16,9 @@
 Scheduled runs pass `dated=True`: the same folders under `<out>/work/`, a dated copy per run,
 `<out>/latest`, the dataset in `<out>/dataset/` and one response cache (flows/dated.py).
 
+Model stages run where `run.executor` says (`flows.executor`): in this process, or on a Ray
+cluster (`executor`/`address` override the config, as `tuneset run --executor ray --address`).
+
 A stage that consumes records reads the kept records of `PipelineConfig.sources_of(stage)`:
 the nearest earlier filter stage, or every earlier generator stage.
 """
@@ -32,6 +35,7 @@ from prefect.runtime import flow_run
 from flows import dated as dated_runs
 from flows.common import publish_summary, task_runner
 from flows.dedup import run_dedup
+from flows.executor import executor, with_executor
 from flows.judge import run_judge
 from flows.preferences import run_preferences
 from flows.self_instruct import run_self_instruct_stage
@@ -44,13 +48,15 @@ from pipelines.threads import configure_threads
 
 @flow(name="tuneset-pipeline", task_runner=task_runner())
 def pipeline_flow(config_path: str, out: str, dated: bool = False,
-                  response_cache: str | None = None) -> dict[str, Any]:
+                  response_cache: str | None = None, executor_name: str | None = None,
+                  address: str | None = None) -> dict[str, Any]:
     """Run every stage configured in `config_path`, writing under `out`. `dated`: a scheduled
     run's layout (flows/dated.py): the stages work in `out`/work, the run is kept as
     `out`/<date and time>/ and `out`/latest. `response_cache`: one SQLite file for every model
     without its own (default: the config's `run.response_cache`; for dated runs
-    `out`/cache/responses.sqlite)."""
-    config = load_config(config_path)
+    `out`/cache/responses.sqlite). `executor_name`, `address`: override `run.executor` and
+    `run.ray.address` (flows/executor.py)."""
+    config = with_executor(load_config(config_path), executor_name, address)
     configure_threads(config.run.threads)
     root = Path(out)
     cache = response_cache or config.run.response_cache or (
@@ -90,6 +96,26 @@ def run_stages(config: PipelineConfig, config_path: str, out_dir: Path, *,
     """Inside a flow: every configured stage into `out_dir`, then publishing (default target
     `dataset`) and training; the run's summary."""
     write_text(out_dir / "pipeline.yaml", resolved_yaml(config))
+    with executor(config.run):
+        summaries = record_stages(config, out_dir)
+    summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
+    write_json(out_dir / "summary.json", summary)
+    publish_summary(f"tuneset run {config.run.name}", summaries)
+    if config.publish is not None:
+        summary = {**summary, "publish": publish_stage(config, out_dir, dataset)}
+        write_json(out_dir / "summary.json", summary)
+    if config.train:
+        from flows.training import run_pipeline_training
+
+        summary = {**summary, "train": run_pipeline_training(
+            config.train, config.stages(), config.publishes_locally(), out_dir,
+            base_dir=Path(config_path).parent)}
+        write_json(out_dir / "summary.json", summary)
+    return summary
+
+
+def record_stages(config: PipelineConfig, out_dir: Path) -> list[dict[str, Any]]:
+    """Every configured record stage in order; their summaries."""
     summaries: list[dict[str, Any]] = []
     if config.templating is not None:
         summaries.append(run_templating(config.templating, out_dir / "templating",
@@ -109,20 +135,7 @@ def run_stages(config: PipelineConfig, config_path: str, out_dir: Path, *,
         summaries.append(run_preferences(config.preferences, out_dir / "preferences",
                                          sources=preference_sources(config.preferences, upstream),
                                          jsonl=config.run.jsonl))
-    summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
-    write_json(out_dir / "summary.json", summary)
-    publish_summary(f"tuneset run {config.run.name}", summaries)
-    if config.publish is not None:
-        summary = {**summary, "publish": publish_stage(config, out_dir, dataset)}
-        write_json(out_dir / "summary.json", summary)
-    if config.train:
-        from flows.training import run_pipeline_training
-
-        summary = {**summary, "train": run_pipeline_training(
-            config.train, config.stages(), config.publishes_locally(), out_dir,
-            base_dir=Path(config_path).parent)}
-        write_json(out_dir / "summary.json", summary)
-    return summary
+    return summaries
 
 
 def publish_stage(config, out_dir: Path, dataset: Path) -> dict[str, Any]:

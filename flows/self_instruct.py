@@ -34,6 +34,7 @@ from flows.common import (
     task_runner,
     wait_cached,
 )
+from flows.executor import on_executor
 from pipelines.io import load_run, raw_files
 from pipelines.models import load_generator
 from pipelines.plots import histogram_png
@@ -56,14 +57,14 @@ def plan_task(call):
     config = call.config
     machine = [Task(t["id"], t["instruction"], machine=True) for t in call.extra["machine"]]
     return plan_round(call.extra["round"], seed_tasks(read_seeds(config), config.seed_fields),
-                      machine, config, load_generator(config.model))
+                      machine, config, on_executor(load_generator)(config.model))
 
 
 @cached_task
 def instances_task(call, plan):
     started = time.perf_counter()
     made = generate_instances(plan, tuple(call.extra["shard"]), call.config,
-                              load_generator(call.config.model))
+                              on_executor(load_generator)(call.config.model))
     return made, time.perf_counter() - started
 
 
