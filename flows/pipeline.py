@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
+from prefect.logging import get_run_logger
 
 from flows.common import publish_summary, task_runner
 from flows.dedup import run_dedup
+from flows.estimate import demo_total, stage_line, stage_units
 from flows.judge import run_judge
 from flows.preferences import run_preferences
 from flows.self_instruct import run_self_instruct_stage
@@ -35,26 +37,43 @@ from pipelines.threads import configure_threads
 
 @flow(name="tuneset-pipeline", task_runner=task_runner())
 def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
-    """Run every stage configured in `config_path`, writing under `out`."""
+    """Run every stage configured in `config_path`, writing under `out`; before each stage, log
+    which one and a rough time from the demo's measured costs (`flows.estimate`)."""
     config = load_config(config_path)
     configure_threads(config.run.threads)
     out_dir = Path(out)
     write_text(out_dir / "pipeline.yaml", resolved_yaml(config))
+    stages = [*config.stages(), *(["publish"] if config.publish is not None else [])]
+    logger = get_run_logger()
+    logger.info("%d stages: %s; the demo took about %s on the embedded model (CPU)",
+                len(stages), ", ".join(stages), demo_total())
     summaries: list[dict[str, Any]] = []
+
+    def starting(stage: str, section: Any) -> None:
+        reads = config.sources_of(stage) if stage in config.stages() else []
+        upstream = [s for s in summaries if s["stage"] in reads]
+        logger.info(stage_line(stages.index(stage) + 1, len(stages), stage,
+                               stage_units(stage, section, upstream)))
+
     if config.templating is not None:
+        starting("templating", config.templating)
         summaries.append(run_templating(config.templating, out_dir / "templating",
                                         jsonl=config.run.jsonl))
     if config.self_instruct is not None:
+        starting("self_instruct", config.self_instruct)
         summaries.append(run_self_instruct_stage(config.self_instruct, out_dir / "self_instruct",
                                                  jsonl=config.run.jsonl))
     if config.dedup is not None:
+        starting("dedup", config.dedup)
         summaries.append(run_dedup(config.dedup, out_dir / "dedup", jsonl=config.run.jsonl,
                                    upstream=[out_dir / s for s in config.sources_of("dedup")]))
     if config.judge is not None:
+        starting("judge", config.judge)
         sources = [out_dir / name for name in config.sources_of("judge")] or list(config.judge.inputs)
         summaries.append(run_judge(config.judge, out_dir / "judge", sources=sources,
                                    jsonl=config.run.jsonl))
     if config.preferences is not None:
+        starting("preferences", config.preferences)
         upstream = [out_dir / name for name in config.sources_of("preferences")]
         summaries.append(run_preferences(config.preferences, out_dir / "preferences",
                                          sources=preference_sources(config.preferences, upstream),
@@ -63,6 +82,7 @@ def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
     write_json(out_dir / "summary.json", summary)
     publish_summary(f"tuneset run {config.run.name}", summaries)
     if config.publish is not None:
+        starting("publish", config.publish)
         summary = {**summary, "publish": publish_stage(config, out_dir)}
         write_json(out_dir / "summary.json", summary)
     return summary
