@@ -25,6 +25,7 @@ the nearest earlier filter stage, or every earlier generator stage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from prefect.runtime import flow_run
 from flows import dated as dated_runs
 from flows.common import publish_summary, task_runner
 from flows.dedup import run_dedup
+from flows.estimate import demo_total, stage_line, stage_units
 from flows.executor import executor, with_executor
 from flows.judge import run_judge
 from flows.preferences import run_preferences
@@ -96,12 +98,25 @@ def run_stages(config: PipelineConfig, config_path: str, out_dir: Path, *,
     """Inside a flow: every configured stage into `out_dir`, then publishing (default target
     `dataset`) and training; the run's summary."""
     write_text(out_dir / "pipeline.yaml", resolved_yaml(config))
+    stages = [*config.stages(), *(["publish"] if config.publish is not None else [])]
+    logger = get_run_logger()
+    logger.info("%d stages: %s; the demo took about %s on the embedded model (CPU)",
+                len(stages), ", ".join(stages), demo_total())
+    summaries: list[dict[str, Any]] = []
+
+    def starting(stage: str, section: Any) -> None:
+        reads = config.sources_of(stage) if stage in config.stages() else []
+        upstream = [s for s in summaries if s["stage"] in reads]
+        logger.info(stage_line(stages.index(stage) + 1, len(stages), stage,
+                               stage_units(stage, section, upstream)))
+
     with executor(config.run):
-        summaries = record_stages(config, out_dir)
+        record_stages(config, out_dir, summaries, starting)
     summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
     write_json(out_dir / "summary.json", summary)
     publish_summary(f"tuneset run {config.run.name}", summaries)
     if config.publish is not None:
+        starting("publish", config.publish)
         summary = {**summary, "publish": publish_stage(config, out_dir, dataset)}
         write_json(out_dir / "summary.json", summary)
     if config.train:
@@ -114,28 +129,33 @@ def run_stages(config: PipelineConfig, config_path: str, out_dir: Path, *,
     return summary
 
 
-def record_stages(config: PipelineConfig, out_dir: Path) -> list[dict[str, Any]]:
-    """Every configured record stage in order; their summaries."""
-    summaries: list[dict[str, Any]] = []
+def record_stages(config: PipelineConfig, out_dir: Path, summaries: list[dict[str, Any]],
+                  starting: Callable[[str, Any], None]) -> None:
+    """Every configured record stage in order, each announced by `starting`; their summaries
+    appended to `summaries`."""
     if config.templating is not None:
+        starting("templating", config.templating)
         summaries.append(run_templating(config.templating, out_dir / "templating",
                                         jsonl=config.run.jsonl))
     if config.self_instruct is not None:
+        starting("self_instruct", config.self_instruct)
         summaries.append(run_self_instruct_stage(config.self_instruct, out_dir / "self_instruct",
                                                  jsonl=config.run.jsonl))
     if config.dedup is not None:
+        starting("dedup", config.dedup)
         summaries.append(run_dedup(config.dedup, out_dir / "dedup", jsonl=config.run.jsonl,
                                    upstream=[out_dir / s for s in config.sources_of("dedup")]))
     if config.judge is not None:
+        starting("judge", config.judge)
         sources = [out_dir / name for name in config.sources_of("judge")] or list(config.judge.inputs)
         summaries.append(run_judge(config.judge, out_dir / "judge", sources=sources,
                                    jsonl=config.run.jsonl))
     if config.preferences is not None:
+        starting("preferences", config.preferences)
         upstream = [out_dir / name for name in config.sources_of("preferences")]
         summaries.append(run_preferences(config.preferences, out_dir / "preferences",
                                          sources=preference_sources(config.preferences, upstream),
                                          jsonl=config.run.jsonl))
-    return summaries
 
 
 def publish_stage(config, out_dir: Path, dataset: Path) -> dict[str, Any]:
