@@ -29,7 +29,7 @@ from flows.common import (
     run_info,
     task_runner,
 )
-from pipelines.io import read_records, write_json, write_manifest, write_text
+from pipelines.io import output_lock, read_records, write_json, write_manifest, write_text
 from pipelines.judge import (
     JudgeConfig,
     evaluate_judge,
@@ -71,7 +71,8 @@ def run_judge(config: JudgeConfig, out: str | Path, *, sources: list[str | Path]
 @flow(name="tuneset-judge", task_runner=task_runner())
 def judge_flow(config: JudgeConfig, out: str, jsonl: bool = False) -> dict[str, Any]:
     """Rate and filter the records of `config.inputs` into a run folder at `out`."""
-    summary = run_judge(config, out, sources=[str(p) for p in config.inputs], jsonl=jsonl)
+    with output_lock(out):
+        summary = run_judge(config, out, sources=[str(p) for p in config.inputs], jsonl=jsonl)
     publish_summary("tuneset judge", [summary])
     return summary
 
@@ -94,7 +95,7 @@ def judge_eval_task(call) -> dict[str, Any]:
         write_manifest(target.out, stage=target.task, rows={"verdicts": len(rows)},
                        files=[(EVAL_REPORT, None), (EVAL_ROWS, len(rows))], inputs=target.inputs,
                        config=target.config.model_dump(mode="json"),
-                       run_info=run_info(target, len(rows)))
+                       run_info=run_info(target, len(rows)), key=target.key)
     return report
 
 
@@ -103,7 +104,8 @@ def judge_eval_flow(file: str, config: JudgeConfig, out: str) -> dict[str, Any]:
     """Evaluate the configured judge on a labelled preference file; report under `out`."""
     call = make_call("judge_eval", config, out, code=CODE, sources=[file],
                      inputs=digest_inputs([file]))
-    report, cached = run_cached(judge_eval_task, call)
+    with output_lock(out):
+        report, cached = run_cached(judge_eval_task, call)
     create_table_artifact(report_table(report), key="judge-eval",
                           description=f"judge evaluation on {file}: agreement with the labels "
                                       "and bias, against the longest-answer and random baselines")

@@ -28,17 +28,21 @@ from flows.preferences import run_preferences
 from flows.self_instruct import run_self_instruct_stage
 from flows.templating import run_templating
 from pipelines.config import load_config, resolved_yaml
-from pipelines.io import write_json, write_text
+from pipelines.io import output_lock, write_json, write_text
 from pipelines.preferences import preference_sources
 from pipelines.threads import configure_threads
 
 
 @flow(name="tuneset-pipeline", task_runner=task_runner())
 def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
-    """Run every stage configured in `config_path`, writing under `out`."""
+    """Run every stage configured in `config_path`, writing under `out` (locked meanwhile)."""
     config = load_config(config_path)
     configure_threads(config.run.threads)
-    out_dir = Path(out)
+    with output_lock(out):
+        return _run_stages(config, config_path, Path(out))
+
+
+def _run_stages(config, config_path: str, out_dir: Path) -> dict[str, Any]:
     write_text(out_dir / "pipeline.yaml", resolved_yaml(config))
     summaries: list[dict[str, Any]] = []
     if config.templating is not None:

@@ -21,7 +21,7 @@ from prefect import flow
 from prefect.logging import get_run_logger
 
 from flows.common import StageInputs, StageTask, digest_sources, publish_summary, task_runner
-from pipelines.io import read_sources
+from pipelines.io import output_lock, read_sources
 from pipelines.models import load_generator
 from pipelines.plots import histogram_png
 from pipelines.preferences import (
@@ -77,6 +77,7 @@ def run_preferences(config: PreferenceConfig, out: str | Path, *, sources: list[
 @flow(name="tuneset-preferences", task_runner=task_runner())
 def preferences_flow(config: PreferenceConfig, out: str, jsonl: bool = False) -> dict[str, Any]:
     """Sample, score and pair responses for the records of `config.inputs` into `out`."""
-    summary = run_preferences(config, out, sources=preference_sources(config), jsonl=jsonl)
+    with output_lock(out):
+        summary = run_preferences(config, out, sources=preference_sources(config), jsonl=jsonl)
     publish_summary("tuneset preferences", [summary])
     return summary
