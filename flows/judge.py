@@ -58,7 +58,8 @@ def _histogram(result, call) -> list[str]:
 
 
 JUDGE = StageTask("judge", judge_filter, code=CODE, model=lambda config: load_generator,
-                  read=lambda call: StageInputs(read_judge_inputs(call.sources)),
+                  read=lambda call: StageInputs(read_judge_inputs(
+                      call.sources, allow_empty=call.config.allow_empty)),
                   artifacts=_histogram)
 
 

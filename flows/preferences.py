@@ -39,7 +39,7 @@ CODE = ("pipelines.preferences", "pipelines.generate", "pipelines.models")
 
 def _shard(call) -> StageInputs:
     start, stop = call.extra["rows"]
-    return StageInputs(read_sources(call.sources).select(range(start, stop)))
+    return StageInputs(read_sources(call.sources, allow_empty=True).select(range(start, stop)))
 
 
 def _plot_scores(result, call) -> list[str]:
@@ -55,7 +55,7 @@ def _plot_scores(result, call) -> list[str]:
 SAMPLE = StageTask("preferences_samples", sample_responses, read=_shard, code=CODE,
                    model=lambda config: load_generator)
 PAIRS = StageTask("preferences", pair_responses, code=(*CODE, "pipelines.judge"),
-                  read=lambda call: StageInputs(read_sources(call.sources)),
+                  read=lambda call: StageInputs(read_sources(call.sources, allow_empty=True)),
                   model=lambda config: scorer_model(config.scorer, load_generator),
                   artifacts=_plot_scores)
 

@@ -6,7 +6,8 @@
         # here `out` is the new run: renamed into place in one step
 
 The lock is `<out>/.lock` (an `flock`, so it dies with the process that holds it; the file
-stays). Within one process the lock is re-entrant: a flow holding `out` may write the run
+stays, unless the run created the folder and left nothing else in it: a run that fails
+before writing leaves no folder behind). Within one process the lock is re-entrant: a flow holding `out` may write the run
 folder `out` (and any folder inside it) without deadlocking itself.
 
 A swap keeps what lives in `out` but is not the run's own output: its cache records
@@ -22,6 +23,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -79,6 +81,7 @@ def output_lock(out: str | Path) -> Iterator[Path]:
                 if not _held[out]:
                     del _held[out]
         return
+    created = not out.exists()
     _make_folder(out)
     fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -97,8 +100,32 @@ def output_lock(out: str | Path) -> Iterator[Path]:
             with _held_guard:
                 del _held[out]
             os.ftruncate(fd, 0)
+            drop_failure_records(out)
+            if created:
+                _remove_if_unused(out)
     finally:
         os.close(fd)  # closing the descriptor releases the flock
+
+
+def drop_failure_records(out: Path) -> None:
+    """Remove the records the orchestrator keeps of failed task attempts (named by a 32-hex
+    run id, where a cache record is named by its 64-hex key) from every `.cache` under `out`:
+    they serve no later run."""
+    for cache in out.rglob(".cache"):
+        for record in cache.iterdir() if cache.is_dir() else ():
+            if re.fullmatch(r"[0-9a-f]{32}", record.name) and record.is_file():
+                record.unlink(missing_ok=True)
+
+
+def _remove_if_unused(out: Path) -> None:
+    """Remove a folder that holds nothing but the lock and empty cache folders."""
+    for cache in out.glob(".cache"):
+        if cache.is_dir() and not any(p.is_file() for p in cache.rglob("*")):
+            shutil.rmtree(cache, ignore_errors=True)
+    if [p.name for p in out.iterdir()] == [LOCK]:
+        (out / LOCK).unlink()
+        with contextlib.suppress(OSError):
+            out.rmdir()
 
 
 def _exchange(a: Path, b: Path) -> bool:
