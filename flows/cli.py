@@ -58,19 +58,10 @@ def _run(action: Callable[[], Any]) -> Any:
         _fail(str(exc))
 
 
-def _print_counts(rows: list[dict[str, Any]]) -> None:
-    """One line per stage; rejection reasons one per line, without the stage prefix."""
-    table = Table(title="records per stage")
-    for col in ("stage", "in", "kept", "rejected", "rejected by reason", "folder"):
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        reasons = row["rejected_by_reason"]
-        prefix = row["stage"].split("_round_")[0] + "_"
-        reasons = "-" if reasons == "-" else "\n".join(
-            part.removeprefix(prefix) for part in reasons.split(", "))
-        table.add_row(row["stage"], str(row["in"]), str(row["kept"]), str(row["rejected"]),
-                      reasons, row["out"])
-    console.print(table)
+def _print_counts(rows: list[dict[str, Any]], out: Path) -> None:
+    from flows.counts_table import print_counts
+
+    print_counts(console, rows, out)
 
 
 @app.callback()
@@ -116,7 +107,7 @@ def _stage(spec: Path, section: str, config_class: type, flow: Callable[..., dic
     config = _run(lambda: load_section(spec, section, config_class))
     if check is not None:
         _run(lambda: check(config))
-    _print_counts([_run(lambda: flow(config, str(out), jsonl=jsonl))])
+    _print_counts([_run(lambda: flow(config, str(out), jsonl=jsonl))], out)
 
 
 @app.command()
@@ -179,7 +170,7 @@ def generate(
 
     model_cfg, params = _run(build)
     summary = _run(lambda: generate_flow(str(prompts), model_cfg, params, str(out), field))
-    _print_counts([summary])
+    _print_counts([summary], out)
 
 
 class _TrainStages(TyperGroup):
@@ -277,7 +268,7 @@ def judge(
 
     config = _run(lambda: _judge_config(spec, inputs=inputs, need_inputs=True))
     summary = _run(lambda: judge_flow(config, str(out), jsonl=jsonl))
-    _print_counts([summary])
+    _print_counts([summary], out)
 
 
 @app.command("judge-eval")
@@ -360,24 +351,33 @@ def preferences(spec: PreferencesSpec, out: OutOpt, jsonl: JsonlOpt = False) -> 
 
 
 @app.command()
-def run(config: ConfigArg, out: OutOpt) -> None:
+def run(config: ConfigArg, out: OutOpt,
+        dated: Annotated[bool, typer.Option(help="a scheduled run's layout: OUT/work, "
+                                                 "OUT/<date-time>/, OUT/latest, OUT/dataset "
+                                                 "(docs/scheduling.md)")] = False) -> None:
     """Run every stage configured in CONFIG."""
     from flows.pipeline import pipeline_flow
     from pipelines.config import load_config
 
     _run(lambda: load_config(config))  # report config problems before starting Prefect
-    summary = _run(lambda: pipeline_flow(str(config), str(out)))
-    _print_counts(summary["stages"])
+    summary = _run(lambda: pipeline_flow(str(config), str(out), dated=dated))
+    _print_counts(summary["stages"], out)
     if summary.get("publish"):
         from flows.cli_publish import print_publish
 
         print_publish(summary["publish"])
-    console.print(f"summary: {Path(out) / 'summary.json'}")
+    folder = Path(summary.get("run_folder") or out)
+    console.print(f"summary: {folder / 'summary.json'}")
 
 
 from flows.cli_publish import publish  # noqa: E402 - its helpers import this module's at call time
 
 app.command()(publish)
+
+from flows.cli_schedule import deploy, serve  # noqa: E402 - they import this module's at call time
+
+app.command()(deploy)
+app.command()(serve)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -49,6 +49,7 @@ from prefect.settings import get_current_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 from tqdm.auto import tqdm
 
+from pipelines.counts import describe_counts
 from pipelines.errors import TunesetError
 from pipelines.io import (
     is_run_folder,
@@ -323,10 +324,19 @@ class StageProgress:
 
 
 def counts_row(stage: str, n_in: int, result: StageResult) -> dict[str, Any]:
+    """A stage's counts: in, kept, rejected (by reason), each count's unit and the balance per
+    unit (`pipelines.counts.describe_counts`), and the stage's warnings."""
     rejected = dict(result.stats.get("rejected", {}))
     return {"stage": stage, "in": n_in, "kept": len(result.kept),
             "rejected": len(result.rejected),
-            "rejected_by_reason": ", ".join(f"{k}: {v}" for k, v in sorted(rejected.items())) or "-"}
+            "rejected_by_reason": ", ".join(f"{k}: {v}" for k, v in sorted(rejected.items())) or "-",
+            **describe_counts(stage, n_in, result)}
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """A counts row for a table artifact: lists joined into one cell."""
+    return {k: "; ".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()
+            if not isinstance(v, dict)}
 
 
 def persist_stage(call: StageCall, result: StageResult, *, n_in: int,
@@ -340,10 +350,13 @@ def persist_stage(call: StageCall, result: StageResult, *, n_in: int,
                          extra_datasets=result.extra, run_info=run_info(call, n_in),
                          key=call.key)
     row = counts_row(stage, n_in, result)
-    create_table_artifact([row], key=f"{stage.replace('_', '-')}-counts",
+    create_table_artifact([_flat(row)], key=f"{stage.replace('_', '-')}-counts",
                           description=f"{stage}: records in, kept, rejected by reason")
-    get_run_logger().info("%s: %d in, %d kept, %d rejected -> %s", stage, n_in,
-                          len(result.kept), len(result.rejected), out)
+    logger = get_run_logger()
+    logger.info("%s: %d %s in, %d %s kept, %s rejected -> %s", stage, n_in, row["in_unit"],
+                len(result.kept), row["kept_unit"], row["rejected_units"], out)
+    for warning in row["warnings"]:
+        logger.warning("%s: %s", stage, warning)
     return {**row, "out": str(out), "rows": manifest["rows"]}
 
 
@@ -360,9 +373,15 @@ def publish_summary(title: str, rows: list[dict[str, Any]]) -> None:
     """The run's table artifact and markdown summary over all stages."""
     if not rows:
         return
-    create_table_artifact(rows, key="pipeline-counts", description=f"{title}: counts per stage")
-    lines = [f"# {title}", "", "| stage | in | kept | rejected | by reason | folder |",
+    create_table_artifact([_flat(r) for r in rows], key="pipeline-counts",
+                          description=f"{title}: counts per stage")
+    lines = [f"# {title}", "", "| stage | in | out | rejected | by reason | folder |",
              "|---|---|---|---|---|---|"]
-    lines += [f"| {r['stage']} | {r['in']} | {r['kept']} | {r['rejected']} | "
+    lines += [f"| {r['stage']} | {r['in']} {r.get('in_unit', '')} | {r['kept']} "
+              f"{r.get('kept_unit', '')} | {r.get('rejected_units', r['rejected'])} | "
               f"{r['rejected_by_reason']} | `{r['out']}` |" for r in rows]
+    notes = [f"- {r['stage']}: {line}" for r in rows for line in r.get("balance", [])]
+    notes += [f"- **warning** {r['stage']}: {w}" for r in rows for w in r.get("warnings", [])]
+    if notes:
+        lines += ["", "Balance per unit:", "", *notes]
     create_markdown_artifact("\n".join(lines), key="pipeline-summary", description=title)

@@ -9,6 +9,12 @@
     <out>/pipeline.yaml    the resolved config (defaults filled in, paths resolved)
     <out>/dataset/         the published dataset, when the config has a `publish:` section
                            without `repo` (see flows/publish.py)
+    <out>/handoff/         the published dataset's train split for LLaMA-Factory, axolotl and
+                           OpenRLHF, one folder per config (sft, preferences, best_of_n)
+    <out>/train/<name>/    one folder per `train:` entry: model/, report.json, handoff/
+
+Scheduled runs pass `dated=True`: the same folders under `<out>/work/`, a dated copy per run,
+`<out>/latest`, the dataset in `<out>/dataset/` and one response cache (flows/dated.py).
 
 A stage that consumes records reads the kept records of `PipelineConfig.sources_of(stage)`:
 the nearest earlier filter stage, or every earlier generator stage.
@@ -20,29 +26,70 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
+from prefect.logging import get_run_logger
+from prefect.runtime import flow_run
 
+from flows import dated as dated_runs
 from flows.common import publish_summary, task_runner
 from flows.dedup import run_dedup
 from flows.judge import run_judge
 from flows.preferences import run_preferences
 from flows.self_instruct import run_self_instruct_stage
 from flows.templating import run_templating
-from pipelines.config import load_config, resolved_yaml
+from pipelines.config import PipelineConfig, load_config, resolved_yaml
 from pipelines.io import output_lock, write_json, write_text
 from pipelines.preferences import preference_sources
 from pipelines.threads import configure_threads
 
 
 @flow(name="tuneset-pipeline", task_runner=task_runner())
-def pipeline_flow(config_path: str, out: str) -> dict[str, Any]:
-    """Run every stage configured in `config_path`, writing under `out` (locked meanwhile)."""
+def pipeline_flow(config_path: str, out: str, dated: bool = False,
+                  response_cache: str | None = None) -> dict[str, Any]:
+    """Run every stage configured in `config_path`, writing under `out`. `dated`: a scheduled
+    run's layout (flows/dated.py): the stages work in `out`/work, the run is kept as
+    `out`/<date and time>/ and `out`/latest. `response_cache`: one SQLite file for every model
+    without its own (default: the config's `run.response_cache`; for dated runs
+    `out`/cache/responses.sqlite)."""
     config = load_config(config_path)
     configure_threads(config.run.threads)
-    with output_lock(out):
-        return _run_stages(config, config_path, Path(out))
+    root = Path(out)
+    cache = response_cache or config.run.response_cache or (
+        root / dated_runs.CACHE / "responses.sqlite" if dated else None)
+    if cache is not None:
+        config = dated_runs.with_response_cache(config, cache)
+    if not dated:
+        with output_lock(root):  # the whole run: a second run on `out` fails at once
+            return run_stages(config, config_path, root, dataset=root / "dataset")
+    base_dir = Path(config_path).parent
+    with dated_runs.output_lock(root):
+        stamp = dated_runs.run_stamp()
+        inputs = dated_runs.input_files(config, base_dir=base_dir)
+        dated_runs.start_run(root, stamp, inputs)
+        started = dated_runs.run_stamp()
+        summary = run_stages(config, config_path, root / dated_runs.WORK, dataset=root / "dataset")
+        folder = dated_runs.finish_run(root, stamp, {
+            "flow_run_id": str(flow_run.id), "started": started, "finished": dated_runs.run_stamp(),
+            "config": str(config_path), "inputs": len(inputs), "stages": [
+                {k: s.get(k) for k in ("stage", "in", "kept", "rejected", "cached")}
+                for s in summary["stages"]],
+            "publish": _publish_line(summary.get("publish")),
+            "train": [{k: t[k] for k in ("name", "steps", "cached")} for t in summary.get("train", [])]})
+    get_run_logger().info("run kept in %s (%d input files); %s -> %s", folder, len(inputs),
+                          root / dated_runs.LATEST, folder.name)
+    return {**summary, "run_folder": str(folder)}
 
 
-def _run_stages(config, config_path: str, out_dir: Path) -> dict[str, Any]:
+def _publish_line(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {"new_version": report["new_version"], "version": report["version"],
+            "targets": {t["target"]: t["status"] for t in report["targets"]}}
+
+
+def run_stages(config: PipelineConfig, config_path: str, out_dir: Path, *,
+               dataset: Path) -> dict[str, Any]:
+    """Inside a flow: every configured stage into `out_dir`, then publishing (default target
+    `dataset`) and training; the run's summary."""
     write_text(out_dir / "pipeline.yaml", resolved_yaml(config))
     summaries: list[dict[str, Any]] = []
     if config.templating is not None:
@@ -67,15 +114,20 @@ def _run_stages(config, config_path: str, out_dir: Path) -> dict[str, Any]:
     write_json(out_dir / "summary.json", summary)
     publish_summary(f"tuneset run {config.run.name}", summaries)
     if config.publish is not None:
-        summary = {**summary, "publish": publish_stage(config, out_dir)}
+        summary = {**summary, "publish": publish_stage(config, out_dir, dataset)}
+        write_json(out_dir / "summary.json", summary)
+    if config.train:
+        from flows.training import run_pipeline_training
+
+        summary = {**summary, "train": run_pipeline_training(
+            config.train, config.stages(), config.publishes_locally(), out_dir,
+            base_dir=Path(config_path).parent)}
         write_json(out_dir / "summary.json", summary)
     return summary
 
 
-def publish_stage(config, out_dir: Path) -> dict[str, Any]:
-    """The last stage: publish the run folder to the configured targets (default
-    `<out>/dataset`)."""
+def publish_stage(config, out_dir: Path, dataset: Path) -> dict[str, Any]:
+    """Publish the run folder to the configured targets (default `dataset`)."""
     from flows.publish import run_publish
 
-    return run_publish(config.publish, out_dir,
-                       targets=config.publish.targets(default=out_dir / "dataset"))
+    return run_publish(config.publish, out_dir, targets=config.publish.targets(default=dataset))

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from prefect.logging import get_run_logger
 
 from flows.common import StageInputs, StageTask, digest_sources, publish_summary, task_runner
 from pipelines.io import output_lock, read_sources
@@ -43,9 +42,7 @@ def _shard(call) -> StageInputs:
 
 
 def _plot_scores(result, call) -> list[str]:
-    stats = result.stats
-    if stats["self_preference_warning"]:
-        get_run_logger().warning(stats["self_preference_warning"])
+    stats = result.stats  # its self-preference warning is logged with the counts
     hist = stats["score_histogram"]
     histogram_png(hist["counts"], hist["edges"], Path(call.out) / PLOT,
                   title=f"Candidate scores ({stats['scorer']['kind']})", xlabel="score")

@@ -73,9 +73,8 @@ def round_task(call, plan, shards) -> dict[str, Any]:
                        seconds=sum(seconds for _, seconds in shards))
     result = out.result()
     with run_folder(call) as target:
-        # subtle: a generator's rows out (records plus rejected candidates and instances) are
-        # its "in" for the counts table; stats.json has the candidate counts
-        summary = persist_stage(target, result, n_in=len(result.kept) + len(result.rejected))
+        # a generator's "in" is its seed tasks; pipelines.counts balances candidates and instances
+        summary = persist_stage(target, result, n_in=len(read_seeds(call.config)))
     return {**summary, "accepted": [{"id": t.id, "instruction": t.instruction} for t in out.accepted]}
 
 
@@ -90,8 +89,7 @@ def merge_task(call) -> dict[str, Any]:
                       Path(target.out) / PLOT, title="Candidates: highest ROUGE-L F1 to the pool",
                       xlabel="ROUGE-L F1", marker=call.config.filters.rouge_threshold,
                       marker_label="rejection threshold")
-        return persist_stage(target, result, n_in=len(result.kept) + len(result.rejected),
-                             extra_files=[PLOT])
+        return persist_stage(target, result, n_in=len(read_seeds(call.config)), extra_files=[PLOT])
 
 
 def run_round_tasks(call) -> tuple[dict[str, Any], bool]:

@@ -20,7 +20,7 @@ from flows.common import (
     task_runner,
 )
 from pipelines.embedded import load_tokenizer
-from pipelines.io import output_lock
+from pipelines.io import output_lock, raw_files
 from pipelines.templating import (
     TemplatingConfig,
     read_task_rows,
@@ -48,7 +48,8 @@ TEMPLATING = StageTask("templating", render_templates, read=_read, code=("pipeli
 
 def run_templating(config: TemplatingConfig, out: str | Path, *, jsonl: bool = False) -> dict[str, Any]:
     """Call inside a flow: run (or reuse from cache) the templating task writing to `out`."""
-    paths = [p for t in config.tasks for p in (t.source, t.fewshot_source, t.promptsource)]
+    paths = [p for t in config.tasks for p in (*raw_files(t.source), t.fewshot_source,
+                                                t.promptsource)]
     if config.budget.unit == "tokens":
         paths.append(config.budget.tokenizer)
     return TEMPLATING.run(TEMPLATING.call(config, out, inputs=digest_inputs(paths), jsonl=jsonl))

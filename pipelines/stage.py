@@ -166,13 +166,14 @@ class Rejections:
     def __len__(self) -> int:
         return self._size
 
-    def dataset(self) -> datasets.Dataset:
-        """Every dropped record so far, in the order added (also when there is none)."""
+    def dataset(self, fingerprint: str | None = None) -> datasets.Dataset:
+        """Every dropped record so far, in the order added (also when there is none). A given
+        `fingerprint` spares `datasets` hashing the whole table for one."""
         self._flush()
         if not self._tables:
             return rows_to_dataset([], self.features)
         table = pa.concat_tables(self._tables) if len(self._tables) > 1 else self._tables[0]
-        return datasets.Dataset(table.combine_chunks())
+        return datasets.Dataset(table.combine_chunks(), fingerprint=fingerprint)
 
     def counts_by(self, column: str) -> dict[Any, dict[str, int]]:
         """Counts per reason for each value of one column of the dropped records (e.g. per

@@ -1,10 +1,10 @@
-"""Exact groups, verification of candidate pairs, and clusters by connected components.
+"""Exact groups, the similarity of pairs, and clusters by connected components.
 
 - `exact_groups(packed)`: for each text, the index of the first text with the same bytes
   (`[b"x", b"y", b"x"] -> [0, 1, 0]`), by hashing each text, sorting the hashes and comparing
   bytes inside runs of equal hashes (so hash collisions never merge different texts).
-- `verify_pairs`: keep candidate pairs whose Jaccard is at least the threshold, estimated from
-  the signatures (the fraction of equal values) or exact over the shingle sets.
+- `signature_similarity`, `exact_similarity`: the Jaccard of pairs, estimated from the
+  signatures (the fraction of equal values) or exact over the shingle sets (sorted hashes).
 - `components(n, left, right)`: the clusters of the pair graph, labelled by their lowest member:
   n=5, pairs (1, 3), (3, 4) -> [0, 1, 2, 1, 1].
 
@@ -114,7 +114,7 @@ def signature_similarity(signatures: np.ndarray, left: np.ndarray, right: np.nda
 
 def exact_similarity(sets: tuple[np.ndarray, np.ndarray, np.ndarray], left: np.ndarray,
                      right: np.ndarray) -> np.ndarray:
-    """Jaccard of each pair's shingle sets (`minhash.shingle_sets` output)."""
+    """Jaccard of each pair's shingle sets (`shingles.shingle_sets` output)."""
     out = np.empty(len(left), np.float64)
     if len(left):
         _set_jaccard(*sets, left, right, out)

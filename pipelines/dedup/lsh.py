@@ -1,4 +1,4 @@
-"""LSH banding by sorting: signatures -> band keys -> candidate pairs.
+"""LSH banding by sorting: signatures -> band keys -> buckets of candidates.
 
 A signature of b*r values is cut into b bands of r rows; two texts are candidates when all r
 values of some band agree, which happens with probability 1 - (1 - s**r)**b for Jaccard s.
@@ -9,25 +9,47 @@ Each band of a signature is hashed to one 64-bit key. Instead of a dict of bucke
 the keys of a band are sorted and every run of equal keys is a bucket:
 
     band keys   [7, 3, 7, 9, 3]   ->  sorted runs  {3: [1, 4], 7: [0, 2], 9: [3]}
-    candidate pairs                ->  (1, 4), (0, 2)
+    buckets (2 or more texts)      ->  [1, 4], [0, 2]
 
-A bucket of up to `MAX_BUCKET` texts yields all its pairs; a larger one yields only the pairs
-of its first (lowest-index) text with each other member, which keeps the work linear in
-pathological buckets (boilerplate shared by thousands of texts) and, without verification,
-gives the same clusters. Pairs are encoded as `i * n + j` (i < j) and deduplicated across bands.
+Buckets are passed on as sorted member lists, not as their k(k-1)/2 pairs: the verifier
+(`verify.py`) walks each bucket by components, so every pair that can join two clusters is
+compared, while pairs already inside one cluster cost one lookup, and one passage shared by
+hundreds of prompts costs about as much as one pair per prompt.
 
 Not here: verification and clustering (`clusters.py`), signatures (`minhash.py`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numba
 import numpy as np
 
-MAX_BUCKET = 64
-"""Buckets with more texts than this give star pairs (first member x each other) only."""
+from pipelines.dedup.minhash import fmix64
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """The buckets of 2 or more texts, band by band: bucket b of band j is
+    `members[j][offsets[j][b]: offsets[j][b + 1]]` (sorted), the buckets of a band in key order."""
+
+    members: list[np.ndarray]
+    offsets: list[np.ndarray]
+
+    @property
+    def pairs(self) -> int:
+        """Pairs inside the buckets (a pair sharing k bands counted k times)."""
+        return int(sum((d * (d - 1) // 2).sum() for d in map(np.diff, self.offsets)))
+
+    @property
+    def count(self) -> int:
+        return int(sum(len(o) - 1 for o in self.offsets))
+
+    @property
+    def largest(self) -> int:
+        return int(max((np.diff(o).max() for o in self.offsets if len(o) > 1), default=0))
 
 
 @lru_cache(maxsize=64)
@@ -39,22 +61,13 @@ def optimal_bands(threshold: float, num_perm: int, weights: tuple[float, float] 
     return tuple(int(v) for v in _optimal_param(threshold, num_perm, weights[0], weights[1]))
 
 
-@numba.njit(inline="always")
-def _mix64(h):
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xFF51AFD7ED558CCD)
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xC4CEB9FE1A85EC53)
-    return h ^ (h >> np.uint64(33))
-
-
 @numba.njit(cache=True, parallel=True)
 def _band_keys(sig, bands, rows, out):
     for i in numba.prange(sig.shape[0]):
         for band in range(bands):
             h = np.uint64(0x9E3779B97F4A7C15) * np.uint64(band + 1)
             for k in range(band * rows, (band + 1) * rows):
-                h = _mix64(h ^ np.uint64(sig[i, k]))
+                h = fmix64(h ^ np.uint64(sig[i, k]))
             out[i, band] = h
 
 
@@ -70,59 +83,45 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _bucket_pairs(sorted_keys, order, n_total, max_bucket):
+def _runs(sorted_keys, order):
+    """The runs of 2 or more equal keys: (members, each run sorted; offsets)."""
     n = len(sorted_keys)
-    count = 0
+    count, runs = 0, 0
     start = 0
     while start < n:
         end = start + 1
         while end < n and sorted_keys[end] == sorted_keys[start]:
             end += 1
-        size = end - start
-        count += size * (size - 1) // 2 if size <= max_bucket else size - 1
+        if end - start > 1:
+            count += end - start
+            runs += 1
         start = end
-    codes = np.empty(count, np.int64)
-    pos = 0
-    start = 0
+    members = np.empty(count, np.int64)
+    offsets = np.zeros(runs + 1, np.int64)
+    pos, b, start = 0, 0, 0
     while start < n:
         end = start + 1
         while end < n and sorted_keys[end] == sorted_keys[start]:
             end += 1
-        size = end - start
-        if 1 < size <= max_bucket:
-            for x in range(start, end):
-                for y in range(x + 1, end):
-                    i, j = order[x], order[y]
-                    codes[pos] = i * n_total + j if i < j else j * n_total + i
-                    pos += 1
-        elif size > max_bucket:  # star: the lowest index with every other member
-            head = order[start]
-            for x in range(start + 1, end):
-                head = min(head, order[x])
-            for x in range(start, end):
-                if order[x] != head:
-                    codes[pos] = head * n_total + order[x]
-                    pos += 1
+        if end - start > 1:
+            members[pos: pos + end - start] = np.sort(order[start:end])
+            pos += end - start
+            b += 1
+            offsets[b] = pos
         start = end
-    return codes
+    return members, offsets
 
 
-def bucket_pair_codes(keys: np.ndarray, members: np.ndarray, n_total: int,
-                      max_bucket: int = MAX_BUCKET) -> np.ndarray:
-    """Pair codes `i * n_total + j` for the buckets of one band: texts `members` with `keys`."""
-    order = np.argsort(keys)  # not stable: pairs do not depend on the order inside a bucket
-    return _bucket_pairs(keys[order], members[order].astype(np.int64), n_total, max_bucket)
+def band_buckets(keys: np.ndarray, members: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(members, offsets) of the buckets of one band: texts `members` (default 0 .. n-1) with
+    their `keys`, buckets of 2 or more in key order, each bucket's members sorted."""
+    members = np.arange(len(keys), dtype=np.int64) if members is None else members.astype(np.int64)
+    order = np.argsort(keys)  # not stable: members are sorted per bucket
+    return _runs(keys[order], members[order])
 
 
-def candidate_pairs(keys: np.ndarray, max_bucket: int = MAX_BUCKET) -> tuple[np.ndarray, np.ndarray]:
-    """(left, right), left < right, sorted and distinct: texts sharing a key in any band."""
-    n = keys.shape[0]
-    members = np.arange(n, dtype=np.int64)
-    codes = [bucket_pair_codes(keys[:, band], members, n, max_bucket) for band in range(keys.shape[1])]
-    return decode_pairs(np.concatenate(codes) if codes else np.zeros(0, np.int64), n)
-
-
-def decode_pairs(codes: np.ndarray, n_total: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct pair codes -> (left, right) arrays, sorted by (left, right)."""
-    codes = np.unique(codes)
-    return codes // max(n_total, 1), codes % max(n_total, 1)
+def candidate_buckets(keys: np.ndarray) -> Buckets:
+    """The buckets of every band (`keys` from `band_keys`)."""
+    found = [band_buckets(keys[:, band]) for band in range(keys.shape[1])]
+    return Buckets([m for m, _ in found], [o for _, o in found])

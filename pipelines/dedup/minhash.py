@@ -24,7 +24,7 @@ with (a, b) drawn from `numpy.random.RandomState(seed)` as datasketch draws them
 The kernel walks the packed UTF-8 buffer a block of texts per thread, lists the byte span of
 every shingle, hashes the spans in place with the compiled SHA-1 (`sha1.py`, 32 shingles at a
 time in SIMD lanes) and folds all permutations into each text's signature row.
-`shingle_sets` gives each text's sorted distinct 64-bit shingle hashes, for exact Jaccard.
+Exact Jaccard uses other, cheaper shingle hashes (`shingles.py`).
 
 Not here: weighted MinHash, b-bit or lean signatures, character shingles.
 """
@@ -76,7 +76,8 @@ def _fmix32(h):
 
 
 @numba.njit(inline="always")
-def _fmix64(h):
+def fmix64(h):
+    """MurmurHash3's 64-bit finalizer (also mixes the band keys in `lsh.py`)."""
     h = h ^ (h >> np.uint64(33))
     h = h * np.uint64(0xFF51AFD7ED558CCD)
     h = h ^ (h >> np.uint64(33))
@@ -167,7 +168,7 @@ def _signatures(data, offsets, ngram, a, b, scheme, out):
                     row32[:] = np.uint32(0xFFFFFFFF)
                 continue
             if scheme == 1:
-                h = _fmix64(byteswap32(h0s[s]) | (byteswap32(h1s[s]) << np.uint64(32)))
+                h = fmix64(byteswap32(h0s[s]) | (byteswap32(h1s[s]) << np.uint64(32)))
                 for k in range(num_perm):
                     row[k] = min(row[k], a[k] * h + b[k])
             else:
@@ -190,59 +191,6 @@ def minhash_signatures(packed: Packed, *, ngram: int = 5, num_perm: int = 128, s
     if len(packed):
         _signatures(packed.data, packed.offsets, ngram, a, b, _SCHEME_CODE[scheme], out)
     return out
-
-
-@numba.njit(cache=True, parallel=True)
-def _count_shingles(data, offsets, ngram, counts):
-    n = len(offsets) - 1
-    for i in numba.prange(n):
-        start, end = offsets[i], offsets[i + 1]
-        m = 0 if end == start else 1
-        for j in range(start, end):
-            m += data[j] == 0x20
-        counts[i] = _shingle_count(m, ngram)
-
-
-@numba.njit(cache=True, parallel=True)
-def _fill_shingles(data, offsets, ngram, starts, values, lengths):
-    n = len(offsets) - 1
-    for blk in numba.prange((n + _BLOCK - 1) // _BLOCK):
-        first, last = blk * _BLOCK, min(n, (blk + 1) * _BLOCK)
-        span_lo, span_hi, span_doc = _block_spans(data, offsets, first, last, ngram)
-        h0s = np.empty(len(span_lo), np.uint64)
-        h1s = np.empty(len(span_lo), np.uint64)
-        sha1_spans(data, span_lo, span_hi, h0s, h1s)
-        s = 0
-        for i in range(first, last):  # every text has at least one shingle, in text order
-            seg = values[starts[i]: starts[i + 1]] if i + 1 < n else values[starts[i]:]
-            count = len(seg)
-            for k in range(count):
-                seg[k] = byteswap32(h0s[s + k]) | (byteswap32(h1s[s + k]) << np.uint64(32))
-            s += count
-            seg.sort()
-            distinct = 0
-            for k in range(count):
-                if k == 0 or seg[k] != seg[distinct - 1]:
-                    seg[distinct] = seg[k]
-                    distinct += 1
-            lengths[i] = distinct
-
-
-def shingle_sets(packed: Packed, *, ngram: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values, starts, lengths): text i's distinct shingles, as sorted `sha1_hash64` values,
-    are `values[starts[i]: starts[i] + lengths[i]]`. Two shingles count as one only when their
-    64-bit SHA-1 prefixes collide (about 1 in 2**64 per pair)."""
-    n = len(packed)
-    counts = np.empty(n, np.int64)
-    if n:
-        _count_shingles(packed.data, packed.offsets, ngram, counts)
-    starts = np.zeros(n, np.int64)
-    np.cumsum(counts[:-1], out=starts[1:])
-    values = np.empty(int(counts.sum()), np.uint64)
-    lengths = np.empty(n, np.int64)
-    if n:
-        _fill_shingles(packed.data, packed.offsets, ngram, starts, values, lengths)
-    return values, starts, lengths
 
 
 def shingles_reference(normalized: str, ngram: int = 5) -> list[str]:

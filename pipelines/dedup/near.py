@@ -7,10 +7,12 @@
     >>> pairs.left.tolist(), pairs.right.tolist()      # i < j, sorted
     ([0], [1])
 
-`verify` decides which candidates become pairs: `none` keeps every candidate (similarity is
-then the signature estimate, for the record), `signature` keeps those whose estimated Jaccard
-(the fraction of equal signature values) is at least the threshold, `exact` those whose
-Jaccard over the shingle sets is. The local backend runs everything in this process; the Ray
+`verify` decides which candidates become pairs: `none` accepts every candidate (similarity is
+then the signature estimate, for the record), `signature` those whose estimated Jaccard (the
+fraction of equal signature values) is at least the threshold, `exact` those whose Jaccard
+over the shingle sets (sorted 64-bit shingle hashes) is. Pairs that cannot change the clusters
+are not compared (`verify.py`): the accepted input pairs are a spanning forest of the clusters,
+not every similar pair. The local backend runs everything in this process; the Ray
 backend (`ray_backend.py`) computes signatures and buckets on a cluster and returns the same
 candidates, and verification runs here for both.
 
@@ -19,19 +21,19 @@ Not here: exact dedup, clustering and keep policies (`stage.py`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
-from pipelines.dedup.clusters import exact_similarity, signature_similarity
 from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.lsh import band_keys, candidate_pairs, optimal_bands
-from pipelines.dedup.minhash import minhash_signatures, shingle_sets, signature_dtype
+from pipelines.dedup.lsh import Buckets, band_keys, candidate_buckets, optimal_bands
+from pipelines.dedup.minhash import minhash_signatures, signature_dtype
 from pipelines.dedup.normalize import Packed
+from pipelines.dedup.shingles import shingle_sets
+from pipelines.dedup.verify import NearPairs, involved_texts, resolve_pairs
+from pipelines.stage import Progress
 
-Progress = Callable[[int, int], None]
 CHUNK = 20_000  # texts per signature call, so progress moves on large inputs
 
 
@@ -51,14 +53,6 @@ class NearParams:
         bands, rows = optimal_bands(config.threshold, config.num_perm, tuple(config.weights))
         return cls(config.ngram, config.num_perm, config.seed, config.scheme, config.threshold,
                    bands, rows, config.verify)
-
-
-@dataclass(frozen=True)
-class NearPairs:
-    left: np.ndarray
-    right: np.ndarray
-    similarity: np.ndarray
-    candidates: int
 
 
 @numba.njit(cache=True, parallel=True)
@@ -97,35 +91,41 @@ def signatures_in_chunks(packed: Packed, params: NearParams, progress: Progress 
 
 
 def local_candidates(packed: Packed, params: NearParams, progress: Progress | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(signatures, left, right) computed in this process."""
+                     ) -> tuple[np.ndarray, Buckets]:
+    """(signatures, buckets) computed in this process."""
     signatures = signatures_in_chunks(packed, params, progress)
-    left, right = candidate_pairs(band_keys(signatures, params.bands, params.rows))
-    return signatures, left, right
+    return signatures, candidate_buckets(band_keys(signatures, params.bands, params.rows))
 
 
 def verify_candidates(packed: Packed, params: NearParams, signatures: np.ndarray,
-                      left: np.ndarray, right: np.ndarray) -> NearPairs:
+                      candidates: Buckets, n_ref: int = 0) -> NearPairs:
+    """Accepted pairs among the candidates (`verify.resolve_pairs`); texts below `n_ref` are
+    references."""
+    sets = slot = None
     if params.verify == "exact":
-        # shingle sets only for the texts in some candidate pair (usually a small part)
-        involved, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
-        sets = shingle_sets(take_packed(packed, involved), ngram=params.ngram)
-        similarity = exact_similarity(sets, inverse[:len(left)], inverse[len(left):])
-    else:
-        similarity = signature_similarity(signatures, left, right)
-    keep = similarity >= params.threshold if params.verify != "none" else np.ones(len(left), bool)
-    return NearPairs(left[keep], right[keep], similarity[keep], candidates=len(left))
+        # shingle sets only for the texts in some bucket
+        involved = involved_texts(candidates)
+        if len(involved) > len(packed) // 2:  # copying most texts costs more than hashing a few more
+            sets = shingle_sets(packed, ngram=params.ngram)
+            slot = np.arange(len(packed), dtype=np.int64)
+        else:
+            sets = shingle_sets(take_packed(packed, involved), ngram=params.ngram)
+            slot = np.full(len(packed), -1, np.int64)
+            slot[involved] = np.arange(len(involved))
+    return resolve_pairs(candidates, n_ref, len(packed), params.verify, params.threshold,
+                         signatures, sets, slot)
 
 
-def find_near_pairs(packed: Packed, params: NearParams, *, backend: str = "local",
+def find_near_pairs(packed: Packed, params: NearParams, *, n_ref: int = 0, backend: str = "local",
                     ray_config=None, progress: Progress | None = None) -> NearPairs:
-    """Verified near-duplicate pairs among the (already normalized) texts of `packed`."""
+    """Accepted near-duplicate pairs among the (already normalized) texts of `packed`, the
+    first `n_ref` of them references."""
     if backend == "ray":
         from pipelines.dedup.ray_backend import ray_candidates
 
-        signatures, left, right = ray_candidates(packed, params, ray_config)
+        signatures, candidates = ray_candidates(packed, params, ray_config)
         if progress:
             progress(len(packed), len(packed))
     else:
-        signatures, left, right = local_candidates(packed, params, progress)
-    return verify_candidates(packed, params, signatures, left, right)
+        signatures, candidates = local_candidates(packed, params, progress)
+    return verify_candidates(packed, params, signatures, candidates, n_ref)

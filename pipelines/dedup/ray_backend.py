@@ -1,15 +1,15 @@
 """The distributed path: signatures per shard as Ray tasks, buckets grouped with Ray Data.
 
     texts --split into shards--> [Ray task: signatures + band keys] x shards
-          --rows (band, key, doc)--> ray.data groupby(band, key) --map_groups--> pair codes
+          --rows (band, key, doc)--> ray.data groupby(band, key) --map_groups--> buckets
 
 Each task runs the same compiled kernels as the local path on its contiguous slice of the
-packed texts; each bucket is turned into pairs by the same rule (`lsh.bucket_pair_codes`,
-members in text order), so the candidate pairs, and therefore the verified pairs and clusters,
-are exactly the local ones. Verification and connected components run on the driver
-(`near.verify_candidates`, `clusters.components`): their input, the pair list, is small.
+packed texts; the grouped buckets of 2 or more texts come back to the driver and are put in
+the local order (`lsh.band_buckets`), so the buckets, and therefore the accepted pairs and
+clusters, are exactly the local ones. Verification and connected components run on the driver
+(`near.verify_candidates`, `clusters.components`): their input, the candidates, is small.
 
-    signatures, left, right = ray_candidates(packed, params, RayConfig(shards=2))
+    signatures, buckets = ray_candidates(packed, params, RayConfig(shards=2))
 
 `ray` is imported inside the functions; without it a MissingExtraError names the extra to
 install. A local Ray instance is started when none is running and `address` is not set, and is
@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.dedup.config import RayConfig
-from pipelines.dedup.lsh import band_keys, bucket_pair_codes, decode_pairs
+from pipelines.dedup.lsh import Buckets, band_buckets, band_keys
 from pipelines.dedup.minhash import minhash_signatures
 from pipelines.dedup.normalize import Packed
 from pipelines.errors import MissingExtraError
@@ -53,18 +53,29 @@ def _shard_work(data: np.ndarray, offsets: np.ndarray, first: int, params) -> tu
     return first, sig, rows
 
 
-def _group_pairs(n_total: int):
-    def pairs_of_bucket(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        members = np.sort(batch["doc"])
-        keys = np.zeros(len(members), np.uint64)
-        return {"code": bucket_pair_codes(keys, members, n_total)}
+def _bucket_rows(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One bucket's (band, key, doc) rows, kept only when it has 2 or more texts."""
+    keep = len(batch["doc"]) > 1
+    return {name: batch[name] if keep else batch[name][:0] for name in ("band", "key", "doc")}
 
-    return pairs_of_bucket
+
+def _buckets(batches: list[dict[str, np.ndarray]], bands: int) -> Buckets:
+    """The grouped rows as `lsh.Buckets`, in the local order (band, then key, then text)."""
+    rows = {name: np.concatenate([b[name] for b in batches]) if batches else np.zeros(0, np.int64)
+            for name in ("band", "key", "doc")}
+    band, key, doc = rows["band"], rows["key"].view(np.uint64), rows["doc"].astype(np.int64)
+    members, offsets = [], []
+    for j in range(bands):
+        mine = band == j
+        found = band_buckets(key[mine], doc[mine])
+        members.append(found[0])
+        offsets.append(found[1])
+    return Buckets(members, offsets)
 
 
 def ray_candidates(packed: Packed, params, config: RayConfig | None = None
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(signatures, left, right) like `near.local_candidates`, computed on Ray."""
+                   ) -> tuple[np.ndarray, Buckets]:
+    """(signatures, buckets) like `near.local_candidates`, computed on Ray."""
     ray = _ray()
     config = config or RayConfig()
     started = not ray.is_initialized()
@@ -86,12 +97,10 @@ def ray_candidates(packed: Packed, params, config: RayConfig | None = None
             minhash_signatures(packed, num_perm=params.num_perm, scheme=params.scheme)
         rows = ray.data.from_arrow([s[2] for s in shards]) if shards else None
         if rows is None or n < 2:
-            return signatures, np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return signatures, _buckets([], params.bands)
         grouped = rows.groupby(["band", "key"], num_partitions=config.shards).map_groups(
-            _group_pairs(n), batch_format="numpy")
-        codes = [batch["code"] for batch in grouped.iter_batches(batch_format="numpy")]
-        left, right = decode_pairs(np.concatenate(codes) if codes else np.zeros(0, np.int64), n)
-        return signatures, left, right
+            _bucket_rows, batch_format="numpy")
+        return signatures, _buckets(list(grouped.iter_batches(batch_format="numpy")), params.bands)
     finally:
         if started:
             ray.shutdown()

@@ -25,9 +25,10 @@ the records have no `id` column). Kept records are the input rows unchanged, in 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import datasets
 import numpy as np
@@ -38,14 +39,14 @@ from pipelines.dedup.config import DedupConfig
 from pipelines.dedup.keep import keepers, priorities
 from pipelines.dedup.near import NearParams, find_near_pairs, take_packed
 from pipelines.dedup.normalize import Packed, normalize_packed, pack
+from pipelines.dedup.shares import removed_by
 from pipelines.dedup.texts import compared_texts
-from pipelines.stage import StageResult, rejected_features
+from pipelines.stage import Progress, Rejections, StageResult
 
 STAGE = "dedup"
 EXACT, NEAR, CONTAMINATED = "dedup_exact", "dedup_near", "dedup_contaminated"
 DEDUP_COLUMNS = {"cluster_id": datasets.Value("int64"), "duplicate_of": datasets.Value("string")}
 
-Progress = Callable[[int, int], None]
 Reference = datasets.Dataset | Sequence[tuple[str, datasets.Dataset]]
 
 
@@ -101,13 +102,19 @@ def _references(reference: Reference | None, config: DedupConfig) -> tuple[list[
     return ids, concat_packed(shingles), concat_packed(keys)
 
 
-def _rejected(records: datasets.Dataset, index: np.ndarray, columns: dict[str, list]) -> datasets.Dataset:
-    features = rejected_features(datasets.Features({**records.features, **DEDUP_COLUMNS}))
-    table = records.select(index).with_format("arrow")[:] if len(index) else \
-        records.with_format("arrow")[:0]
-    for name, values in columns.items():
-        table = table.append_column(name, pa.array(values, features[name].pa_type))
-    return datasets.Dataset(table, info=datasets.DatasetInfo(features=features))
+def _table(records: datasets.Dataset) -> pa.Table:
+    """The records' Arrow table (through an indices mapping when there is one)."""
+    table = records.data.table
+    return table.take(records._indices.column(0)) if records._indices is not None else table
+
+
+def _fingerprint(records: datasets.Dataset, config: DedupConfig, reference: Reference | None) -> str:
+    """A fingerprint for the rejected dataset from its inputs (instead of hashing its rows)."""
+    if isinstance(reference, datasets.Dataset):
+        reference = [("reference", reference)]
+    parts = [records._fingerprint, config.model_dump_json(),
+             *(f"{name}:{ds._fingerprint}" for name, ds in reference or [])]
+    return hashlib.sha256("\n".join(["dedup-rejected", *parts]).encode()).hexdigest()[:16]
 
 
 def _best_reference(left: np.ndarray, right: np.ndarray, sim: np.ndarray, n_ref: int,
@@ -158,9 +165,14 @@ def _cluster_labels(group_of: np.ndarray, reps: np.ndarray, pairs, n_ref: int,
                       np.concatenate([near_right[clean], exact_members]))
 
 
-def dedup_records(records: datasets.Dataset, config: DedupConfig, *,
-                  reference: Reference | None = None, progress: Progress | None = None) -> StageResult:
-    """Drop contaminated, exact and near-duplicate records (see the module docstring)."""
+def dedup_records(records: datasets.Dataset, config: DedupConfig, *, model: None = None,
+                  progress: Progress | None = None, reference: Reference | None = None
+                  ) -> StageResult:
+    """Drop contaminated, exact and near-duplicate records (see the module docstring). The
+    stage uses no model (`model` must stay None); `reference` holds the sets to decontaminate
+    against, a Dataset or (name, Dataset) pairs."""
+    if model is not None:
+        raise ValueError("dedup_records uses no model; call it without `model`")
     started = time.perf_counter()
     seconds: dict[str, float] = {}
 
@@ -184,7 +196,7 @@ def dedup_records(records: datasets.Dataset, config: DedupConfig, *,
 
     params = NearParams.from_config(config)
     rep_shingle = shingle if len(reps) == n else take_packed(shingle, reps)
-    pairs = find_near_pairs(concat_packed([ref_shingle, rep_shingle]), params,
+    pairs = find_near_pairs(concat_packed([ref_shingle, rep_shingle]), params, n_ref=n_ref,
                             backend=config.backend, ray_config=config.ray, progress=progress)
     contaminated_by, contamination_sim = _contamination(first, reps, pairs, n_ref)
     contaminated = contaminated_by >= 0
@@ -201,9 +213,9 @@ def dedup_records(records: datasets.Dataset, config: DedupConfig, *,
     rejected_index = np.flatnonzero((keeper != np.arange(n)) | contaminated)
     ref_hits = sorted(set(contaminated_by[contaminated].tolist()))
     ref_cluster = {ref: len(multi) + k for k, ref in enumerate(ref_hits)}
-    columns: dict[str, list] = {"cluster_id": [], "duplicate_of": [], "stage": [], "reason": [],
-                                "detail": []}
-    reasons: Counter[str] = Counter()
+    rows: dict[str, list] = {"reason": [], "detail": [], "cluster_id": [], "duplicate_of": []}
+    how = (f"Jaccard >= {config.threshold} by {config.verify} verification"
+           if config.verify != "none" else "LSH candidates, unverified")
     for i in rejected_index.tolist():
         if contaminated[i]:
             ref = int(contaminated_by[i])
@@ -216,33 +228,31 @@ def dedup_records(records: datasets.Dataset, config: DedupConfig, *,
             if group_of[i] == group_of[k]:  # same normalized text as the keeper
                 reason, detail = EXACT, f"same normalized text as {kept_id}"
             else:
-                how = (f"Jaccard >= {config.threshold} by {config.verify} verification"
-                       if config.verify != "none" else "LSH candidates, unverified")
                 reason = NEAR
                 detail = f"near duplicate of {kept_id} (cluster of {int(sizes[labels[i]])}, {how})"
-        reasons[reason] += 1
-        for name, value in (("cluster_id", cluster), ("duplicate_of", kept_id), ("stage", STAGE),
-                            ("reason", reason), ("detail", detail)):
-            columns[name].append(value)
+        for name, value in zip(rows, (reason, detail, cluster, kept_id)):
+            rows[name].append(value)
+    rejections = Rejections(STAGE, records.features, extra_columns=DEDUP_COLUMNS)
+    rejections.add_table(_table(records).take(rejected_index), rows["reason"], rows["detail"],
+                         cluster_id=rows["cluster_id"], duplicate_of=rows["duplicate_of"])
+    rejected = rejections.dataset(fingerprint=_fingerprint(records, config, reference))
     kept_index = np.flatnonzero((keeper == np.arange(n)) & ~contaminated)
     kept = records.select(kept_index) if len(kept_index) != n else records
-    rejected = _rejected(records, rejected_index, columns)
     lap("output")
 
     cluster_sizes = Counter(int(s) for s in sizes[multi])
-    stats = {
-        "stage": STAGE,
-        "rows_in": n,
-        "kept": int(len(kept_index)),
-        "rejected": dict(sorted(reasons.items())),
-        "clusters": int(len(multi)),
-        "cluster_sizes": {str(s): c for s, c in sorted(cluster_sizes.items())},
-        "largest_cluster": int(max(cluster_sizes, default=0)),
-        "exact_groups": int(len(reps)),
-        "reference_records": n_ref,
-        "lsh": {"bands": params.bands, "rows": params.rows, "num_perm": params.num_perm,
-                "threshold": params.threshold, "verify": params.verify, "scheme": params.scheme,
-                "candidate_pairs": int(pairs.candidates), "verified_pairs": int(len(pairs.left))},
-        "seconds": {**seconds, "total": round(time.perf_counter() - started, 3)},
-    }
+    stats = rejections.stats(
+        rows_in=n,
+        kept=int(len(kept_index)),
+        clusters=int(len(multi)),
+        cluster_sizes={str(s): c for s, c in sorted(cluster_sizes.items())},
+        largest_cluster=int(max(cluster_sizes, default=0)),
+        exact_groups=int(len(reps)),
+        reference_records=n_ref,
+        removed_by=removed_by(records, np.isin(np.arange(n), rejected_index)),
+        lsh={"bands": params.bands, "rows": params.rows, "num_perm": params.num_perm,
+             "threshold": params.threshold, "verify": params.verify, "scheme": params.scheme,
+             **pairs.counts},
+        seconds={**seconds, "total": round(time.perf_counter() - started, 3)},
+    )
     return StageResult(kept=kept, rejected=rejected, stats=stats)

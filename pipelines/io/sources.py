@@ -19,10 +19,14 @@ share their columns; a source without records is left out.
 
 No records at all is an error naming the sources, unless the caller allows it (`allow_empty`,
 a stage config's `allow_empty: true`): one rule for every stage that reads records.
+
+Raw inputs that grow between runs (`raw_files`): a glob (`data/reviews/*.jsonl`) or a folder
+of record files stands for every file it holds now, in name order.
 """
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -30,6 +34,26 @@ import datasets
 
 from pipelines.errors import InputError
 from pipelines.io.readers import detect_format, parquet_parts, read_table
+
+GLOB_CHARS = frozenset("*?[")
+
+
+def is_glob(path: str | Path) -> bool:
+    return any(c in GLOB_CHARS for c in str(path))
+
+
+def raw_files(path: str | Path) -> list[Path]:
+    """The files a raw input stands for now: a glob's matching files (`**` recurses), a folder's
+    files (hidden ones left out, subfolders included), in name order; a dataset folder (parquet
+    parts, `save_to_disk`) or a file is itself."""
+    if is_glob(path):
+        return sorted(p for p in map(Path, glob.glob(str(path), recursive=True)) if p.is_file())
+    path = Path(path)
+    if not path.is_dir() or (path / "dataset_info.json").exists() \
+            or (path / "dataset_dict.json").exists() or parquet_parts(path):
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(path).parts))
 
 
 def is_run_folder(path: str | Path) -> bool:

@@ -99,6 +99,18 @@ def reasons_text(stage: StageRun) -> str:
     return ", ".join(f"{k}: {v}" for k, v in reasons.items()) or "-"
 
 
+def _dedup_shares(stats: dict[str, Any], limit: int = 3) -> str:
+    """The values of the first grouping column (task, template, source) with the largest share
+    of records removed, from the dedup stats' `removed_by`."""
+    for column, values in (stats.get("removed_by") or {}).items():
+        top = [(v, c) for v, c in values.items() if c.get("removed")][:limit]
+        if top:
+            shown = ", ".join(f"{v} {c['removed']} of {c['rows']} ({c['share']:.0%})"
+                              for v, c in top)
+            return f" Most removed by `{column}`: {shown}."
+    return ""
+
+
 def stage_about(stage: StageRun) -> str:
     """What the stage did, in a sentence, from its config and stats."""
     config, stats = stage.manifest.get("config") or {}, stage.stats
@@ -115,7 +127,8 @@ def stage_about(stage: StageRun) -> str:
         return (f"exact and MinHash near-duplicate removal on `{config.get('text', '-')}` "
                 f"(Jaccard threshold {config.get('threshold', '-')}, keep "
                 f"{(config.get('keep') or {}).get('policy', '-')}); "
-                f"{len(config.get('reference') or [])} reference set(s) for decontamination.")
+                f"{len(config.get('reference') or [])} reference set(s) for decontamination."
+                + _dedup_shares(stats))
     if stage.name == "judge":
         return (f"an LLM judge rated each example for {config.get('aspect', '-')} "
                 f"({config.get('mode', '-')} scoring, 0-5) and kept those with score >= "

@@ -54,7 +54,6 @@ class Case:
     run: Callable[[object], tuple[datasets.Dataset, StageResult]]   # tmp_path -> (input, result)
     generator: Callable[[datasets.Dataset, StageResult], bool] | None = None  # accounts for all
     carried: Callable[[datasets.Dataset], datasets.Features] = lambda records: records.features
-    uses_model: bool = True
 
 
 def _templating(tmp_path):
@@ -143,7 +142,7 @@ CASES = {
     "templating": Case("template", render_templates, _templating, generator=_rendered_every_row),
     "self_instruct": Case("self_instruct", bootstrap_instructions, _self_instruct,
                           generator=_every_candidate, carried=lambda records: CANDIDATE_FEATURES),
-    "dedup": Case("dedup", dedup_records, _dedup, uses_model=False),
+    "dedup": Case("dedup", dedup_records, _dedup),
     "judge": Case("judge", judge_filter, _judge),
     "preferences_sampling": Case("preferences", sample_responses, _sampling,
                                  generator=_every_sample),
@@ -161,8 +160,7 @@ def test_entry_point_has_the_contract_signature(case):
     rest = {p.name: p for p in params[2:]}
     assert all(p.kind == p.KEYWORD_ONLY and p.default is not p.empty for p in rest.values())
     assert rest["progress"].default is None
-    if case.uses_model:
-        assert rest["model"].default is None
+    assert rest["model"].default is None
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,9 @@ import unicodedata
 import datasketch
 import numpy as np
 import pytest
-from datasketch.hashfunc import sha1_hash64
 
 from pipelines.dedup.lsh import optimal_bands
-from pipelines.dedup.minhash import SCHEMES, minhash_signatures, shingle_sets, shingles_reference
+from pipelines.dedup.minhash import SCHEMES, minhash_signatures, shingles_reference
 from pipelines.dedup.normalize import (
     TABLE_SIZE,
     char_tables,
@@ -22,6 +21,7 @@ from pipelines.dedup.normalize import (
 )
 from pipelines.dedup.sha1 import new_scratch, sha1_prefix, sha1_spans_lanes, sha1_spans_ni
 from pipelines.dedup.sha1_ni import HAS_SHA_NI
+from pipelines.dedup.shingles import shingle_hashes_reference, shingle_sets
 
 UNICODE = ("Ünïcödé ΣΊΣΥΦΟΣ İstanbul straße 日本語のテキスト 😀 emoji — «quotes» "
            "\u00a0nbsp\u3000ideographic\u2028line tab\there")
@@ -100,11 +100,17 @@ def test_short_and_empty_texts_are_one_shingle():
     assert_same_as_datasketch(["", "a b", "a b c d e f g"])
 
 
-def test_shingle_sets_are_sorted_distinct_sha1_64():
-    packed = normalize_packed(pack(["a b a b a b", "x"]))
-    values, starts, lengths = shingle_sets(packed, ngram=2)
-    assert list(values[starts[0]: starts[0] + lengths[0]]) == sorted({sha1_hash64(b"a b"), sha1_hash64(b"b a")})
-    assert list(values[starts[1]: starts[1] + lengths[1]]) == [sha1_hash64(b"x")]
+@pytest.mark.parametrize("ngram", [1, 2, 5])
+def test_shingle_sets_are_the_sorted_distinct_hashes_of_the_python_rule(ngram):
+    rng = np.random.default_rng(ngram)
+    texts = ["", "x", "a b a b a b", "héllo wörld ünïcode", *(
+        " ".join(rng.choice(["a", "bb", "ccc", "dé", "e"], int(rng.integers(1, 30))))
+        for _ in range(200))]
+    values, starts, lengths = shingle_sets(normalize_packed(pack(texts)), ngram=ngram)
+    for i, text in enumerate(texts):
+        expected = sorted(shingle_hashes_reference(text, ngram))
+        assert values[starts[i]: starts[i] + lengths[i]].tolist() == expected, text
+        assert len(expected) == len(set(shingles_reference(text, ngram)))
 
 
 @pytest.mark.parametrize(("threshold", "num_perm", "weights"),

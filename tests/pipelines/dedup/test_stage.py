@@ -176,3 +176,35 @@ def test_ray_backend_without_ray_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(MissingExtraError, match=r"pip install 'tuneset\[ray\]'"):
         run(rows("a b", "c d"), backend="ray")
+
+
+def test_share_removed_per_source_task_and_template():
+    passage = " ".join(f"p{i}" for i in range(200))
+    texts = [f"question {q} about it: {passage}" for q in range(4)] + ["Name a colour.", "Name a planet."]
+    meta = [{"source": "flan", "template": {"task": task, "template_id": template}}
+            for task, template in [("qa", "qa:0"), ("qa", "qa:1"), ("qa", "qa:0"), ("qa", "qa:1"),
+                                   ("colours", "c:0"), ("planets", "p:0")]]
+    result = run(rows(*texts, meta=meta))
+    by = result.stats["removed_by"]
+    assert by["meta.template.task"] == {
+        "qa": {"rows": 4, "removed": 3, "share": 0.75},
+        "colours": {"rows": 1, "removed": 0, "share": 0.0},
+        "planets": {"rows": 1, "removed": 0, "share": 0.0}}
+    assert by["meta.template.template_id"]["qa:1"] == {"rows": 2, "removed": 2, "share": 1.0}
+    assert by["meta.source"] == {"flan": {"rows": 6, "removed": 3, "share": 0.5}}
+
+
+def test_without_grouping_columns_nothing_is_reported():
+    assert run(rows("Name a colour.", "name a colour")).stats["removed_by"] == {}
+
+
+def test_the_stage_takes_no_model():
+    with pytest.raises(ValueError, match="uses no model"):
+        dedup_records(rows("a"), DedupConfig(text="instruction"), model=object())
+
+
+def test_rejected_rows_get_a_fingerprint_from_the_inputs():
+    ds = rows("Name a colour.", "name a colour", "Name a planet.")
+    first, second = run(ds), run(ds)
+    assert first.rejected._fingerprint == second.rejected._fingerprint
+    assert run(ds, threshold=0.9).rejected._fingerprint != first.rejected._fingerprint

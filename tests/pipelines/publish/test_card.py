@@ -53,3 +53,15 @@ def test_models_table_pins_models_and_lists_every_decoding_block():
            "temperature=0.7 |" in table
     assert judges == [] and decoding == [
         "self_instruct (`instances.params`): max_new_tokens=120, temperature=0.0"]
+
+
+def test_dedup_about_names_the_tasks_it_removed_most_of():
+    from pipelines.publish.describe import _dedup_shares
+
+    stats = {"removed_by": {"meta.template.task": {
+        "squad": {"rows": 400, "removed": 399, "share": 0.998},
+        "nli": {"rows": 10, "removed": 1, "share": 0.1},
+        "math": {"rows": 5, "removed": 0, "share": 0.0}}}}
+    assert _dedup_shares(stats) == \
+        " Most removed by `meta.template.task`: squad 399 of 400 (100%), nli 1 of 10 (10%)."
+    assert _dedup_shares({"removed_by": {}}) == ""
