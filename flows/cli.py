@@ -19,12 +19,8 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
+from flows import STARTUP_TIMEOUT  # the temporary Prefect server's startup timeout (120 s)
 from pipelines.errors import TunesetError
-
-# The temporary Prefect server gets longer than Prefect's 20 s to start: on a busy machine it
-# often needs more. A user's own setting wins.
-STARTUP_TIMEOUT = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
-os.environ.setdefault(STARTUP_TIMEOUT, "120")
 
 app = typer.Typer(name="tuneset", no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Build instruction-tuning and preference datasets and hand them to training.")
@@ -418,8 +414,28 @@ app.command()(deploy)
 app.command()(serve)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app(prog_name="tuneset")
+def main() -> None:
+    """The console entry point. SIGTERM stops a run as Ctrl-C does; either way the process ends
+    at once (the in-flight shard is dropped, finished ones stay cached) instead of waiting for
+    a model call in a worker thread, and the temporary Prefect server stops with it."""
+    import atexit
+    import signal
+
+    from flows.server_guard import guard_server
+
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    guard_server()
+    try:
+        app(prog_name="tuneset")
+    except SystemExit as exc:
+        if exc.code != 130:
+            raise
+        sys.stderr.flush()
+        atexit._run_exitfuncs()  # stops the temporary server; worker threads are not joined
+        os._exit(130)
 
 
 if __name__ == "__main__":  # pragma: no cover
