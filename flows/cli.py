@@ -1,7 +1,7 @@
 """The `tuneset` command line: one sub-command per stage, `run` for a whole config.
 
-Each command is a thin shell over a flow in `flows/`. User errors (bad input, bad config) print
-one clear message and exit with status 2; no traceback.
+Each command is a thin shell over a flow in `flows/`. Every error is one clear line, no
+traceback: bad input or config exits with status 2, any other failure with 1 (docs/cli.md).
 """
 
 from __future__ import annotations
@@ -19,14 +19,25 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
+from flows import STARTUP_TIMEOUT  # the temporary Prefect server's startup timeout (120 s)
 from pipelines.errors import TunesetError
 
 app = typer.Typer(name="tuneset", no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Build instruction-tuning and preference datasets and hand them to training.")
 console = Console()
 ConfigArg = Annotated[Path, typer.Argument(help="pipeline config (YAML)")]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="folder to write the run into")]
 errors = Console(stderr=True)
+
+
+def _check_out(out: Path | None) -> Path | None:
+    """`--out` must be a folder (new or existing): checked before any work."""
+    if out is not None and out.exists() and not out.is_dir():
+        _fail(f"--out {out}: an existing file; name a folder (new, or a previous run's)")
+    return out
+
+
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="folder to write the run into",
+                                      callback=_check_out)]
 
 
 class _NoUserErrorTracebacks(logging.Filter):
@@ -45,17 +56,40 @@ def _quiet_user_errors() -> None:
             handler.addFilter(_NoUserErrorTracebacks())
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> None:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+    raise typer.Exit(code)
 
 
 def _run(action: Callable[[], Any]) -> Any:
+    """Run `action`; any error becomes one line: exit 2 for bad input or config, 1 for any
+    other failure (TUNESET_TRACEBACK=1 shows the traceback of those)."""
+    from pipelines.io import FolderBusyError
+
     _quiet_user_errors()
     try:
         return action()
+    except FolderBusyError as exc:
+        _fail(str(exc), 1)
     except TunesetError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; finished stages and shards stay cached, a re-run resumes", 130)
+    except Exception as exc:  # noqa: BLE001 - the one place every other failure is reported
+        if os.environ.get("TUNESET_TRACEBACK"):
+            raise
+        _fail(_failure_line(exc), 1)
+
+
+def _failure_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    if "Timed out while attempting to connect to ephemeral Prefect API server" in text:
+        return (f"the temporary Prefect server did not start within "
+                f"{os.environ.get(STARTUP_TIMEOUT)} s (a busy machine?); raise {STARTUP_TIMEOUT}, "
+                "or start a server (`prefect server start`) and set PREFECT_API_URL to use it")
+    if len(text) > 300:
+        text = text[:300] + " ..."
+    return (f"{type(exc).__name__}: {text} (set TUNESET_TRACEBACK=1 to see where it failed)")
 
 
 def _print_counts(rows: list[dict[str, Any]], out: Path) -> None:
@@ -392,8 +426,28 @@ app.command()(deploy)
 app.command()(serve)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app(prog_name="tuneset")
+def main() -> None:
+    """The console entry point. SIGTERM stops a run as Ctrl-C does; either way the process ends
+    at once (the in-flight shard is dropped, finished ones stay cached) instead of waiting for
+    a model call in a worker thread, and the temporary Prefect server stops with it."""
+    import atexit
+    import signal
+
+    from flows.server_guard import guard_server
+
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    guard_server()
+    try:
+        app(prog_name="tuneset")
+    except SystemExit as exc:
+        if exc.code != 130:
+            raise
+        sys.stderr.flush()
+        atexit._run_exitfuncs()  # stops the temporary server; worker threads are not joined
+        os._exit(130)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,7 +43,7 @@ from flows.preferences import run_preferences
 from flows.self_instruct import run_self_instruct_stage
 from flows.templating import run_templating
 from pipelines.config import PipelineConfig, load_config, resolved_yaml
-from pipelines.io import write_json, write_text
+from pipelines.io import output_lock, write_json, write_text
 from pipelines.preferences import preference_sources
 from pipelines.threads import configure_threads
 
@@ -66,7 +66,8 @@ def pipeline_flow(config_path: str, out: str, dated: bool = False,
     if cache is not None:
         config = dated_runs.with_response_cache(config, cache)
     if not dated:
-        return run_stages(config, config_path, root, dataset=root / "dataset")
+        with output_lock(root):  # the whole run: a second run on `out` fails at once
+            return run_stages(config, config_path, root, dataset=root / "dataset")
     base_dir = Path(config_path).parent
     with dated_runs.output_lock(root):
         stamp = dated_runs.run_stamp()

@@ -35,7 +35,7 @@ from flows.common import (
     wait_cached,
 )
 from flows.executor import on_executor
-from pipelines.io import load_run, raw_files
+from pipelines.io import load_run, output_lock, raw_files
 from pipelines.models import load_generator
 from pipelines.plots import histogram_png
 from pipelines.self_instruct import SelfInstructConfig, merge_rounds, read_seeds, seed_tasks
@@ -134,6 +134,7 @@ def run_self_instruct_stage(config: SelfInstructConfig, out: str | Path, *,
 @flow(name="tuneset-self-instruct", task_runner=task_runner())
 def self_instruct_flow(config: SelfInstructConfig, out: str, jsonl: bool = False) -> dict[str, Any]:
     """Bootstrap new tasks from the seed tasks into a run folder at `out`."""
-    summary = run_self_instruct_stage(config, out, jsonl=jsonl)
+    with output_lock(out):
+        summary = run_self_instruct_stage(config, out, jsonl=jsonl)
     publish_summary("tuneset self-instruct", [summary])
     return summary

@@ -21,7 +21,7 @@ from flows.common import (
 )
 from flows.executor import on_ray
 from pipelines.embedded import load_tokenizer
-from pipelines.io import raw_files
+from pipelines.io import output_lock, raw_files
 from pipelines.templating import (
     TemplatingConfig,
     read_task_rows,
@@ -65,6 +65,7 @@ def run_templating(config: TemplatingConfig, out: str | Path, *, jsonl: bool = F
 @flow(name="tuneset-templating", task_runner=task_runner())
 def templating_flow(config: TemplatingConfig, out: str, jsonl: bool = False) -> dict[str, Any]:
     """Render the configured tasks into a run folder at `out`."""
-    summary = run_templating(config, out, jsonl=jsonl)
+    with output_lock(out):
+        summary = run_templating(config, out, jsonl=jsonl)
     publish_summary("tuneset templating", [summary])
     return summary

@@ -95,6 +95,10 @@ def read_yaml(path: str | Path) -> tuple[Any, list[str]]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, [f"{path}: no such file"]
+    except IsADirectoryError:
+        return None, [f"{path}: a folder; expected a YAML config file"]
+    except PermissionError:
+        return None, [f"{path}: not readable (permission denied)"]
     except UnicodeDecodeError as exc:
         return None, [f"{path}: undecodable bytes at byte {exc.start}; expected UTF-8 YAML"]
     try:
