@@ -6,7 +6,8 @@
                                 or `tuneset_pairs` as `dataset`
       axolotl.yaml              a `datasets:` snippet (plus `rl: dpo` for pairs)
       openrlhf.txt              flags for openrlhf.cli.train_sft / train_rm / train_dpo / train_ppo
-      handoff.json              files, their columns, rows and sha256
+      handoff.json              files, their columns, rows and sha256; `sources`: the files
+                                the records came from, with their sha256
 
 Columns, chosen so one file serves all three (each reads different keys of it):
 
@@ -18,6 +19,10 @@ Columns, chosen so one file serves all three (each reads different keys of it):
 
 axolotl and OpenRLHF get absolute paths (they resolve relative ones against their working
 directory); LLaMA-Factory gets a file name relative to `dataset_dir`.
+
+`write_published_handoffs` writes one such folder per config of a published dataset
+repository (`sft`, `preferences`, `best_of_n`), from its `train` split:
+`<out>/sft/sft.jsonl`, `<out>/preferences/pairs.jsonl`, `<out>/best_of_n/sft.jsonl`.
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import datasets
 import yaml
 
-from alignment.data import TrainingData
+from alignment.data import TrainingData, load_any
 from pipelines.io import sha256_file, write_json, write_text
 
 SHAREGPT_TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user",
@@ -104,7 +110,46 @@ def write_handoff(data: TrainingData, folder: str | Path) -> dict[str, Any]:
     manifest = {"kind": data.kind,
                 "files": {records.name: {"rows": len(rows), "columns": list(rows[0]),
                                          "sha256": sha256_file(records)}},
+                "sources": dict(data.files),
                 "llamafactory": {"dataset_dir": str(folder), "dataset": next(iter(info))},
                 "openrlhf": flags}
     write_json(folder / "handoff.json", manifest)
     return manifest
+
+
+HANDOFF_CONFIGS = ("sft", "preferences", "best_of_n")
+
+
+def load_split(files: list[Path]) -> TrainingData:
+    """The records of several files of one kind (a split in shards), checked, in file order."""
+    parts = [load_any(f) for f in files]
+    return TrainingData(parts[0].kind, datasets.concatenate_datasets([p.dataset for p in parts]),
+                        {k: v for p in parts for k, v in p.files.items()},
+                        [i for p in parts for i in p.ids])
+
+
+def write_published_handoffs(dataset_root: str | Path, out: str | Path,
+                             split: str = "train") -> dict[str, dict[str, Any]]:
+    """One handoff folder per config of a published dataset repository (see the module
+    docstring); {config: handoff.json}. A config without rows in `split` is left out."""
+    written = {}
+    for config in HANDOFF_CONFIGS:
+        files = sorted((Path(dataset_root) / "data" / config).glob(f"{split}-*.parquet"))
+        if files:
+            folder = Path(out) / config
+            written[config] = _current(folder, files) or write_handoff(load_split(files), folder)
+    return written
+
+
+def _current(folder: Path, sources: list[Path]) -> dict[str, Any] | None:
+    """The folder's handoff.json when it was written from exactly `sources` and its files are
+    intact (then nothing is rewritten: a scheduled run with unchanged data touches no file)."""
+    try:
+        manifest = json.loads((folder / "handoff.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if manifest.get("sources") != {str(p): sha256_file(p) for p in sources}:
+        return None
+    intact = all((folder / name).is_file() and sha256_file(folder / name) == info["sha256"]
+                 for name, info in manifest.get("files", {}).items())
+    return manifest if intact else None

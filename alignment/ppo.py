@@ -31,6 +31,7 @@ from alignment.common import BuiltTrainer, load_causal_lm, load_scorer
 from alignment.config import PPOStageConfig
 from alignment.data import TrainingData, split
 from pipelines.errors import ConfigError, InputError
+from pipelines.models.chat_tokens import chat_token_ids
 
 # subtle: TRL logs the variance of the PPO ratio over (ppo epochs x minibatches x accumulation);
 # with tuneset's CPU default of one of each it is a variance of one number (logged as NaN).
@@ -38,11 +39,13 @@ warnings.filterwarnings("ignore", message=r"var\(\): degrees of freedom", catego
 
 
 def tokenize_prompts(data: TrainingData, tokenizer, max_prompt: int) -> tuple[datasets.Dataset, int]:
-    """(`input_ids` of each prompt that fits in `max_prompt` tokens, how many did not)."""
+    """(`input_ids` of each prompt that fits in `max_prompt` tokens, how many did not).
+
+    Only the chat template's markers become special tokens: a special-token string inside a
+    prompt (`<|im_start|>` in user data) is tokenized as plain text (`chat_token_ids`)."""
     kept, dropped = [], 0
     for prompt in data.dataset["prompt"]:
-        ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True,
-                                            return_dict=False)
+        ids = chat_token_ids(tokenizer, prompt)
         if len(ids) <= max_prompt:
             kept.append(list(ids))
         else:

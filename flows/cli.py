@@ -1,7 +1,7 @@
 """The `tuneset` command line: one sub-command per stage, `run` for a whole config.
 
-Each command is a thin shell over a flow in `flows/`. User errors (bad input, bad config) print
-one clear message and exit with status 2; no traceback.
+Each command is a thin shell over a flow in `flows/`. Every error is one clear line, no
+traceback: bad input or config exits with status 2, any other failure with 1 (docs/cli.md).
 """
 
 from __future__ import annotations
@@ -19,14 +19,25 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
+from flows import STARTUP_TIMEOUT  # the temporary Prefect server's startup timeout (120 s)
 from pipelines.errors import TunesetError
 
 app = typer.Typer(name="tuneset", no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Build instruction-tuning and preference datasets and hand them to training.")
 console = Console()
 ConfigArg = Annotated[Path, typer.Argument(help="pipeline config (YAML)")]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="folder to write the run into")]
 errors = Console(stderr=True)
+
+
+def _check_out(out: Path | None) -> Path | None:
+    """`--out` must be a folder (new or existing): checked before any work."""
+    if out is not None and out.exists() and not out.is_dir():
+        _fail(f"--out {out}: an existing file; name a folder (new, or a previous run's)")
+    return out
+
+
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="folder to write the run into",
+                                      callback=_check_out)]
 
 
 class _NoUserErrorTracebacks(logging.Filter):
@@ -45,32 +56,46 @@ def _quiet_user_errors() -> None:
             handler.addFilter(_NoUserErrorTracebacks())
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> None:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+    raise typer.Exit(code)
 
 
 def _run(action: Callable[[], Any]) -> Any:
+    """Run `action`; any error becomes one line: exit 2 for bad input or config, 1 for any
+    other failure (TUNESET_TRACEBACK=1 shows the traceback of those)."""
+    from pipelines.io import FolderBusyError
+
     _quiet_user_errors()
     try:
         return action()
+    except FolderBusyError as exc:
+        _fail(str(exc), 1)
     except TunesetError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; finished stages and shards stay cached, a re-run resumes", 130)
+    except Exception as exc:  # noqa: BLE001 - the one place every other failure is reported
+        if os.environ.get("TUNESET_TRACEBACK"):
+            raise
+        _fail(_failure_line(exc), 1)
 
 
-def _print_counts(rows: list[dict[str, Any]]) -> None:
-    """One line per stage; rejection reasons one per line, without the stage prefix."""
-    table = Table(title="records per stage")
-    for col in ("stage", "in", "kept", "rejected", "rejected by reason", "folder"):
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        reasons = row["rejected_by_reason"]
-        prefix = row["stage"].split("_round_")[0] + "_"
-        reasons = "-" if reasons == "-" else "\n".join(
-            part.removeprefix(prefix) for part in reasons.split(", "))
-        table.add_row(row["stage"], str(row["in"]), str(row["kept"]), str(row["rejected"]),
-                      reasons, row["out"])
-    console.print(table)
+def _failure_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    if "Timed out while attempting to connect to ephemeral Prefect API server" in text:
+        return (f"the temporary Prefect server did not start within "
+                f"{os.environ.get(STARTUP_TIMEOUT)} s (a busy machine?); raise {STARTUP_TIMEOUT}, "
+                "or start a server (`prefect server start`) and set PREFECT_API_URL to use it")
+    if len(text) > 300:
+        text = text[:300] + " ..."
+    return (f"{type(exc).__name__}: {text} (set TUNESET_TRACEBACK=1 to see where it failed)")
+
+
+def _print_counts(rows: list[dict[str, Any]], out: Path) -> None:
+    from flows.counts_table import print_counts
+
+    print_counts(console, rows, out)
 
 
 @app.callback()
@@ -116,7 +141,7 @@ def _stage(spec: Path, section: str, config_class: type, flow: Callable[..., dic
     config = _run(lambda: load_section(spec, section, config_class))
     if check is not None:
         _run(lambda: check(config))
-    _print_counts([_run(lambda: flow(config, str(out), jsonl=jsonl))])
+    _print_counts([_run(lambda: flow(config, str(out), jsonl=jsonl))], out)
 
 
 @app.command()
@@ -179,7 +204,7 @@ def generate(
 
     model_cfg, params = _run(build)
     summary = _run(lambda: generate_flow(str(prompts), model_cfg, params, str(out), field))
-    _print_counts([summary])
+    _print_counts([summary], out)
 
 
 class _TrainStages(TyperGroup):
@@ -277,7 +302,7 @@ def judge(
 
     config = _run(lambda: _judge_config(spec, inputs=inputs, need_inputs=True))
     summary = _run(lambda: judge_flow(config, str(out), jsonl=jsonl))
-    _print_counts([summary])
+    _print_counts([summary], out)
 
 
 @app.command("judge-eval")
@@ -360,28 +385,69 @@ def preferences(spec: PreferencesSpec, out: OutOpt, jsonl: JsonlOpt = False) -> 
 
 
 @app.command()
-def run(config: ConfigArg, out: OutOpt) -> None:
+def run(config: ConfigArg, out: OutOpt,
+        dated: Annotated[bool, typer.Option(help="a scheduled run's layout: OUT/work, "
+                                                 "OUT/<date-time>/, OUT/latest, OUT/dataset "
+                                                 "(docs/scheduling.md)")] = False,
+        executor: Annotated[str | None, typer.Option(
+            help="local | ray: where model stages run (overrides run.executor)")] = None,
+        address: Annotated[str | None, typer.Option(
+            help="Ray cluster address, e.g. 10.0.0.5:6379 or auto (implies --executor ray)")] = None,
+        ) -> None:
     """Run every stage configured in CONFIG."""
+    from flows.executor import with_executor
     from flows.pipeline import pipeline_flow
     from pipelines.config import load_config
 
-    _run(lambda: load_config(config))  # report config problems before starting Prefect
-    summary = _run(lambda: pipeline_flow(str(config), str(out)))
-    _print_counts(summary["stages"])
+    # report config problems before starting Prefect
+    _run(lambda: with_executor(load_config(config), executor, address))
+    summary = _run(lambda: pipeline_flow(str(config), str(out), dated=dated,
+                                         executor_name=executor, address=address))
+    _print_counts(summary["stages"], out)
     if summary.get("publish"):
         from flows.cli_publish import print_publish
 
         print_publish(summary["publish"])
-    console.print(f"summary: {Path(out) / 'summary.json'}")
+    for entry in summary.get("train", []):
+        console.print(f"train {entry['name']} ({entry['stage']}): {entry['steps']} steps"
+                      f"{' (cached)' if entry['cached'] else ''} -> {entry['model']}",
+                      soft_wrap=True)
+    folder = Path(summary.get("run_folder") or out)
+    console.print(f"summary: {folder / 'summary.json'}")
 
 
 from flows.cli_publish import publish  # noqa: E402 - its helpers import this module's at call time
 
 app.command()(publish)
 
+from flows.cli_schedule import deploy, serve  # noqa: E402 - they import this module's at call time
 
-def main() -> None:  # pragma: no cover - console entry point
-    app(prog_name="tuneset")
+app.command()(deploy)
+app.command()(serve)
+
+
+def main() -> None:
+    """The console entry point. SIGTERM stops a run as Ctrl-C does; either way the process ends
+    at once (the in-flight shard is dropped, finished ones stay cached) instead of waiting for
+    a model call in a worker thread, and the temporary Prefect server stops with it."""
+    import atexit
+    import signal
+
+    from flows.server_guard import guard_server
+
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    guard_server()
+    try:
+        app(prog_name="tuneset")
+    except SystemExit as exc:
+        if exc.code != 130:
+            raise
+        sys.stderr.flush()
+        atexit._run_exitfuncs()  # stops the temporary server; worker threads are not joined
+        os._exit(130)
 
 
 if __name__ == "__main__":  # pragma: no cover

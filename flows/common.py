@@ -9,9 +9,13 @@ several (shards) to the flow's task runner, so a parallel runner runs them side 
 returns their summaries in call order. A `StageCall` holds everything a call depends on; the one
 rule for caching lives here:
 
-    key = sha256(task name, config JSON, {input: sha256}, code digest, extra, jsonl)   `cache_key`
-    hit = key matches and the run folder is complete (`verify_run`)                  `complete`
+    key = sha256(task name, config JSON, [input sha256], code digest, extra, jsonl)    `cache_key`
+    hit = key matches, the run folder is complete and was written for that key     `complete`
     a task writes its run folder inside `run_folder(call)`, the manifest last          `run_folder`
+
+`run_folder` writes into a temporary sibling of the run folder and swaps it in whole when the
+task succeeds, holding the folder's lock (`pipelines.io.folders`); a flow holds the lock of its
+`--out` folder for the whole run (`output_lock`), so a second run on it fails at once.
 
 Cache records live in `<out>/.cache/`, next to the outputs they describe; delete or damage the
 folder and the next run recomputes it. Tasks that compute an intermediate value rather than a
@@ -22,6 +26,7 @@ failure that is not the user's (a model server error); bad input or config never
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -44,8 +49,17 @@ from prefect.settings import get_current_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 from tqdm.auto import tqdm
 
+from pipelines.counts import describe_counts
 from pipelines.errors import TunesetError
-from pipelines.io import invalidate_run, is_run_folder, sha256_file, verify_run, write_run
+from pipelines.io import (
+    is_run_folder,
+    read_manifest,
+    sha256_file,
+    staged_folder,
+    verify_run,
+    write_run,
+)
+from pipelines.io.writers import MANIFEST
 from pipelines.stage import StageResult
 
 CACHE_DIR = ".cache"
@@ -101,10 +115,16 @@ class StageCall:
     sources: tuple[str, ...] = ()              # record files or run folders to read, in order
     extra: dict[str, Any] = field(default_factory=dict)  # further keyed values (shard, round)
     jsonl: bool = False                        # also write JSONL copies
+    dest: str | None = None                    # inside `run_folder`: where `out` is swapped to
 
     @property
     def key(self) -> str:
         return cache_key(self)
+
+    @property
+    def folder(self) -> str:
+        """The run folder as users see it (`out`, or inside `run_folder` its destination)."""
+        return self.dest or self.out
 
 
 def make_call(task: str, config: Any, out: str | Path, *, code: Sequence[str],
@@ -123,9 +143,11 @@ def _config_json(config: Any) -> str:
 
 
 def cache_key(call: StageCall) -> str:
-    """The cache key of a call (see the module docstring)."""
+    """The cache key of a call (see the module docstring). Inputs count by content, in order,
+    not by path: a run folder copied or moved elsewhere keeps its downstream stages' hits."""
     payload = json.dumps({"task": call.task, "config": _config_json(call.config),
-                          "inputs": call.inputs, "code": call.code, "extra": call.extra,
+                          "inputs": list(call.inputs.values()), "code": call.code,
+                          "extra": call.extra,
                           "jsonl": call.jsonl}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -136,17 +158,24 @@ def stage_cache_key(context: Any, parameters: dict[str, Any]) -> str:
 
 
 def complete(call: StageCall) -> bool:
-    """Whether the call's run folder is complete: its manifest and every file it lists."""
-    return verify_run(call.out)
+    """Whether the call's run folder is complete (its manifest and every file it lists) and
+    was written for this call's cache key, not another config's or input's."""
+    return verify_run(call.out, key=call.key)
+
+
+OWN_OUTPUTS = frozenset({MANIFEST, "kept", "rejected", "stats.json"})
 
 
 @contextlib.contextmanager
 def run_folder(call: StageCall) -> Iterator[StageCall]:
-    """Where a task writes its run folder: the call to write with (its `out` is the folder).
-    The folder is written in place with the manifest last, so until it lands the folder is
-    incomplete (`complete` is False) and the next run recomputes it."""
-    invalidate_run(call.out)
-    yield call
+    """Where a task writes its run folder: the call to write with, whose `out` is a temporary
+    sibling of the folder. When the block succeeds the sibling replaces the folder in one step
+    (keeping the folder's cache records and nested run folders); when it fails the folder is
+    left as it was. The folder is locked meanwhile."""
+    old = read_manifest(call.out) or {}
+    own = set(OWN_OUTPUTS) | {rel.split("/")[0] for rel in old.get("files", {})}
+    with staged_folder(call.out, own) as tmp:
+        yield dataclasses.replace(call, out=str(tmp), dest=call.out)
 
 
 def task_options(call: StageCall, *, folder: bool = True) -> dict[str, Any]:
@@ -177,7 +206,15 @@ def run_cached(task_fn, call: StageCall, *args: Any, folder: bool = True) -> tup
     """Inside a flow: run `task_fn(call, *args)` or take it from the cache; (result, cached)."""
     state = task_fn.with_options(**task_options(call, folder=folder))(call, *args,
                                                                       return_state=True)
-    return state.result(), state.name == "Cached"
+    return _here(state.result(), call, folder), state.name == "Cached"
+
+
+def _here(summary: Any, call: StageCall, folder: bool) -> Any:
+    """A run folder's summary names the folder it was asked for: a hit taken from a folder
+    that has since been copied or moved names where it is now."""
+    if folder and isinstance(summary, dict) and "out" in summary:
+        return {**summary, "out": str(call.out)}
+    return summary
 
 
 def submit_cached(task_fn, call: StageCall, *args: Any, folder: bool = True) -> PrefectFuture:
@@ -243,8 +280,9 @@ class StageTask:
     def map(self, calls: Sequence[StageCall], *, progress: str | None = None) -> list[dict[str, Any]]:
         """Inside a flow: submit every call at once; their summaries in call order."""
         futures = [submit_cached(stage_task, call, self) for call in calls]
-        return [{**summary, "cached": cached}
-                for summary, cached in wait_cached(futures, progress=progress)]
+        return [{**_here(summary, call, True), "cached": cached}
+                for call, (summary, cached) in zip(calls, wait_cached(futures, progress=progress),
+                                                   strict=True)]
 
 
 @cached_task
@@ -286,26 +324,39 @@ class StageProgress:
 
 
 def counts_row(stage: str, n_in: int, result: StageResult) -> dict[str, Any]:
+    """A stage's counts: in, kept, rejected (by reason), each count's unit and the balance per
+    unit (`pipelines.counts.describe_counts`), and the stage's warnings."""
     rejected = dict(result.stats.get("rejected", {}))
     return {"stage": stage, "in": n_in, "kept": len(result.kept),
             "rejected": len(result.rejected),
-            "rejected_by_reason": ", ".join(f"{k}: {v}" for k, v in sorted(rejected.items())) or "-"}
+            "rejected_by_reason": ", ".join(f"{k}: {v}" for k, v in sorted(rejected.items())) or "-",
+            **describe_counts(stage, n_in, result)}
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """A counts row for a table artifact: lists joined into one cell."""
+    return {k: "; ".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()
+            if not isinstance(v, dict)}
 
 
 def persist_stage(call: StageCall, result: StageResult, *, n_in: int,
                   extra_files: Sequence[str] = ()) -> dict[str, Any]:
     """Write the call's run folder (kept, rejected, `result.extra`, stats, the manifest last),
     publish the counts table, and return the task's summary."""
-    stage, out = call.task, call.out
-    manifest = write_run(out, stage=stage, kept=result.kept, rejected=result.rejected,
+    stage, out = call.task, call.folder
+    manifest = write_run(call.out, stage=stage, kept=result.kept, rejected=result.rejected,
                          stats=result.stats, config=call.config.model_dump(mode="json"),
                          inputs=call.inputs, jsonl=call.jsonl, extra_files=list(extra_files),
-                         extra_datasets=result.extra, run_info=run_info(call, n_in))
+                         extra_datasets=result.extra, run_info=run_info(call, n_in),
+                         key=call.key)
     row = counts_row(stage, n_in, result)
-    create_table_artifact([row], key=f"{stage.replace('_', '-')}-counts",
+    create_table_artifact([_flat(row)], key=f"{stage.replace('_', '-')}-counts",
                           description=f"{stage}: records in, kept, rejected by reason")
-    get_run_logger().info("%s: %d in, %d kept, %d rejected -> %s", stage, n_in,
-                          len(result.kept), len(result.rejected), out)
+    logger = get_run_logger()
+    logger.info("%s: %d %s in, %d %s kept, %s rejected -> %s", stage, n_in, row["in_unit"],
+                len(result.kept), row["kept_unit"], row["rejected_units"], out)
+    for warning in row["warnings"]:
+        logger.warning("%s: %s", stage, warning)
     return {**row, "out": str(out), "rows": manifest["rows"]}
 
 
@@ -322,9 +373,15 @@ def publish_summary(title: str, rows: list[dict[str, Any]]) -> None:
     """The run's table artifact and markdown summary over all stages."""
     if not rows:
         return
-    create_table_artifact(rows, key="pipeline-counts", description=f"{title}: counts per stage")
-    lines = [f"# {title}", "", "| stage | in | kept | rejected | by reason | folder |",
+    create_table_artifact([_flat(r) for r in rows], key="pipeline-counts",
+                          description=f"{title}: counts per stage")
+    lines = [f"# {title}", "", "| stage | in | out | rejected | by reason | folder |",
              "|---|---|---|---|---|---|"]
-    lines += [f"| {r['stage']} | {r['in']} | {r['kept']} | {r['rejected']} | "
+    lines += [f"| {r['stage']} | {r['in']} {r.get('in_unit', '')} | {r['kept']} "
+              f"{r.get('kept_unit', '')} | {r.get('rejected_units', r['rejected'])} | "
               f"{r['rejected_by_reason']} | `{r['out']}` |" for r in rows]
+    notes = [f"- {r['stage']}: {line}" for r in rows for line in r.get("balance", [])]
+    notes += [f"- **warning** {r['stage']}: {w}" for r in rows for w in r.get("warnings", [])]
+    if notes:
+        lines += ["", "Balance per unit:", "", *notes]
     create_markdown_artifact("\n".join(lines), key="pipeline-summary", description=title)

@@ -15,6 +15,7 @@ from flows.common import StageInputs, StageTask, digest_inputs, publish_summary,
 from pipelines.dedup import DedupConfig, dedup_records
 from pipelines.dedup.inputs import dedup_sources, read_dedup_inputs
 from pipelines.dedup.report import write_cluster_report
+from pipelines.io import output_lock
 
 
 def _read(call) -> StageInputs:
@@ -37,6 +38,7 @@ def run_dedup(config: DedupConfig, out: str | Path, *, jsonl: bool = False,
 @flow(name="tuneset-dedup", task_runner=task_runner())
 def dedup_flow(config: DedupConfig, out: str, jsonl: bool = False) -> dict[str, Any]:
     """Deduplicate the configured inputs into a run folder at `out`."""
-    summary = run_dedup(config, out, jsonl=jsonl)
+    with output_lock(out):
+        summary = run_dedup(config, out, jsonl=jsonl)
     publish_summary("tuneset dedup", [summary])
     return summary

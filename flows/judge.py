@@ -29,7 +29,8 @@ from flows.common import (
     run_info,
     task_runner,
 )
-from pipelines.io import read_records, write_json, write_manifest, write_text
+from flows.executor import on_executor
+from pipelines.io import output_lock, read_records, write_json, write_manifest, write_text
 from pipelines.judge import (
     JudgeConfig,
     evaluate_judge,
@@ -57,8 +58,9 @@ def _histogram(result, call) -> list[str]:
     return [HISTOGRAM]
 
 
-JUDGE = StageTask("judge", judge_filter, code=CODE, model=lambda config: load_generator,
-                  read=lambda call: StageInputs(read_judge_inputs(call.sources)),
+JUDGE = StageTask("judge", judge_filter, code=CODE, model=lambda config: on_executor(load_generator),
+                  read=lambda call: StageInputs(read_judge_inputs(
+                      call.sources, allow_empty=call.config.allow_empty)),
                   artifacts=_histogram)
 
 
@@ -71,7 +73,8 @@ def run_judge(config: JudgeConfig, out: str | Path, *, sources: list[str | Path]
 @flow(name="tuneset-judge", task_runner=task_runner())
 def judge_flow(config: JudgeConfig, out: str, jsonl: bool = False) -> dict[str, Any]:
     """Rate and filter the records of `config.inputs` into a run folder at `out`."""
-    summary = run_judge(config, out, sources=[str(p) for p in config.inputs], jsonl=jsonl)
+    with output_lock(out):
+        summary = run_judge(config, out, sources=[str(p) for p in config.inputs], jsonl=jsonl)
     publish_summary("tuneset judge", [summary])
     return summary
 
@@ -82,7 +85,8 @@ def judge_eval_task(call) -> dict[str, Any]:
     progress = StageProgress("judge_eval")
     try:
         report, rows = evaluate_judge(read_records(file), call.config, file=file,
-                                      model=load_generator(call.config.model), progress=progress)
+                                      model=on_executor(load_generator)(call.config.model),
+                                      progress=progress)
     finally:
         progress.close()
     if report["self_preference"]:
@@ -94,7 +98,7 @@ def judge_eval_task(call) -> dict[str, Any]:
         write_manifest(target.out, stage=target.task, rows={"verdicts": len(rows)},
                        files=[(EVAL_REPORT, None), (EVAL_ROWS, len(rows))], inputs=target.inputs,
                        config=target.config.model_dump(mode="json"),
-                       run_info=run_info(target, len(rows)))
+                       run_info=run_info(target, len(rows)), key=target.key)
     return report
 
 
@@ -103,7 +107,8 @@ def judge_eval_flow(file: str, config: JudgeConfig, out: str) -> dict[str, Any]:
     """Evaluate the configured judge on a labelled preference file; report under `out`."""
     call = make_call("judge_eval", config, out, code=CODE, sources=[file],
                      inputs=digest_inputs([file]))
-    report, cached = run_cached(judge_eval_task, call)
+    with output_lock(out):
+        report, cached = run_cached(judge_eval_task, call)
     create_table_artifact(report_table(report), key="judge-eval",
                           description=f"judge evaluation on {file}: agreement with the labels "
                                       "and bias, against the longest-answer and random baselines")

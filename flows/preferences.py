@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from prefect.logging import get_run_logger
 
 from flows.common import StageInputs, StageTask, digest_sources, publish_summary, task_runner
-from pipelines.io import read_sources
+from flows.executor import on_executor
+from pipelines.io import output_lock, read_sources
 from pipelines.models import load_generator
 from pipelines.plots import histogram_png
 from pipelines.preferences import (
@@ -39,13 +39,11 @@ CODE = ("pipelines.preferences", "pipelines.generate", "pipelines.models")
 
 def _shard(call) -> StageInputs:
     start, stop = call.extra["rows"]
-    return StageInputs(read_sources(call.sources).select(range(start, stop)))
+    return StageInputs(read_sources(call.sources, allow_empty=True).select(range(start, stop)))
 
 
 def _plot_scores(result, call) -> list[str]:
-    stats = result.stats
-    if stats["self_preference_warning"]:
-        get_run_logger().warning(stats["self_preference_warning"])
+    stats = result.stats  # its self-preference warning is logged with the counts
     hist = stats["score_histogram"]
     histogram_png(hist["counts"], hist["edges"], Path(call.out) / PLOT,
                   title=f"Candidate scores ({stats['scorer']['kind']})", xlabel="score")
@@ -53,10 +51,10 @@ def _plot_scores(result, call) -> list[str]:
 
 
 SAMPLE = StageTask("preferences_samples", sample_responses, read=_shard, code=CODE,
-                   model=lambda config: load_generator)
+                   model=lambda config: on_executor(load_generator))
 PAIRS = StageTask("preferences", pair_responses, code=(*CODE, "pipelines.judge"),
-                  read=lambda call: StageInputs(read_sources(call.sources)),
-                  model=lambda config: scorer_model(config.scorer, load_generator),
+                  read=lambda call: StageInputs(read_sources(call.sources, allow_empty=True)),
+                  model=lambda config: scorer_model(config.scorer, on_executor(load_generator)),
                   artifacts=_plot_scores)
 
 
@@ -77,6 +75,7 @@ def run_preferences(config: PreferenceConfig, out: str | Path, *, sources: list[
 @flow(name="tuneset-preferences", task_runner=task_runner())
 def preferences_flow(config: PreferenceConfig, out: str, jsonl: bool = False) -> dict[str, Any]:
     """Sample, score and pair responses for the records of `config.inputs` into `out`."""
-    summary = run_preferences(config, out, sources=preference_sources(config), jsonl=jsonl)
+    with output_lock(out):
+        summary = run_preferences(config, out, sources=preference_sources(config), jsonl=jsonl)
     publish_summary("tuneset preferences", [summary])
     return summary

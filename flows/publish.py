@@ -10,6 +10,11 @@ target "unchanged". Cache records live in `<run folder>/.cache/`.
     report = run_publish(config, "runs/demo", targets=config.targets(default="runs/demo/dataset"))
     report["new_version"]        # True when any target got a new version
     report["targets"][0]         # {"target", "status": "published" | "unchanged", "version", ...}
+    report["handoff"]            # {config: handoff.json} of the handoff folders (see below)
+
+After publishing, the first local target's `train` split is written again as handoff folders
+for other trainers, one per config: `<run folder>/handoff/{sft,preferences,best_of_n}/`
+(`alignment.handoff.write_published_handoffs`); a pipeline's `train:` stages read them.
 """
 
 from __future__ import annotations
@@ -84,6 +89,12 @@ def run_publish(config: PublishConfig, run_dir: str | Path, *, targets: list[Tar
     create_table_artifact([{"target": r["target"], "status": r["status"], "version": r["version"],
                             "commit": r.get("commit") or "-"} for r in report["targets"]],
                           key="publish", description=f"publish {run_dir}: one row per target")
+    local = [t for t in targets if t.kind == "local"]
+    if local:
+        from alignment.handoff import write_published_handoffs
+
+        report = {**report, "handoff": write_published_handoffs(local[0].path,
+                                                                 Path(run_dir) / "handoff")}
     return report
 
 

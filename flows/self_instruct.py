@@ -34,7 +34,8 @@ from flows.common import (
     task_runner,
     wait_cached,
 )
-from pipelines.io import load_run
+from flows.executor import on_executor
+from pipelines.io import load_run, output_lock, raw_files
 from pipelines.models import load_generator
 from pipelines.plots import histogram_png
 from pipelines.self_instruct import SelfInstructConfig, merge_rounds, read_seeds, seed_tasks
@@ -56,14 +57,14 @@ def plan_task(call):
     config = call.config
     machine = [Task(t["id"], t["instruction"], machine=True) for t in call.extra["machine"]]
     return plan_round(call.extra["round"], seed_tasks(read_seeds(config), config.seed_fields),
-                      machine, config, load_generator(config.model))
+                      machine, config, on_executor(load_generator)(config.model))
 
 
 @cached_task
 def instances_task(call, plan):
     started = time.perf_counter()
     made = generate_instances(plan, tuple(call.extra["shard"]), call.config,
-                              load_generator(call.config.model))
+                              on_executor(load_generator)(call.config.model))
     return made, time.perf_counter() - started
 
 
@@ -73,9 +74,8 @@ def round_task(call, plan, shards) -> dict[str, Any]:
                        seconds=sum(seconds for _, seconds in shards))
     result = out.result()
     with run_folder(call) as target:
-        # subtle: a generator's rows out (records plus rejected candidates and instances) are
-        # its "in" for the counts table; stats.json has the candidate counts
-        summary = persist_stage(target, result, n_in=len(result.kept) + len(result.rejected))
+        # a generator's "in" is its seed tasks; pipelines.counts balances candidates and instances
+        summary = persist_stage(target, result, n_in=len(read_seeds(call.config)))
     return {**summary, "accepted": [{"id": t.id, "instruction": t.instruction} for t in out.accepted]}
 
 
@@ -90,8 +90,7 @@ def merge_task(call) -> dict[str, Any]:
                       Path(target.out) / PLOT, title="Candidates: highest ROUGE-L F1 to the pool",
                       xlabel="ROUGE-L F1", marker=call.config.filters.rouge_threshold,
                       marker_label="rejection threshold")
-        return persist_stage(target, result, n_in=len(result.kept) + len(result.rejected),
-                             extra_files=[PLOT])
+        return persist_stage(target, result, n_in=len(read_seeds(call.config)), extra_files=[PLOT])
 
 
 def run_round_tasks(call) -> tuple[dict[str, Any], bool]:
@@ -110,7 +109,7 @@ def run_self_instruct_stage(config: SelfInstructConfig, out: str | Path, *,
                             jsonl: bool = False) -> dict[str, Any]:
     """Call inside a flow: run (or resume) the rounds, then merge them into `out`."""
     read_seeds(config)  # every seed checked before any model runs
-    inputs = digest_inputs([config.seeds])
+    inputs = digest_inputs(raw_files(config.seeds))
     progress = create_progress_artifact(0.0, description="self-instruct: accepted / target")
     machine: list[dict[str, str]] = []
     rounds: list[tuple[dict[str, Any], bool]] = []
@@ -135,6 +134,7 @@ def run_self_instruct_stage(config: SelfInstructConfig, out: str | Path, *,
 @flow(name="tuneset-self-instruct", task_runner=task_runner())
 def self_instruct_flow(config: SelfInstructConfig, out: str, jsonl: bool = False) -> dict[str, Any]:
     """Bootstrap new tasks from the seed tasks into a run folder at `out`."""
-    summary = run_self_instruct_stage(config, out, jsonl=jsonl)
+    with output_lock(out):
+        summary = run_self_instruct_stage(config, out, jsonl=jsonl)
     publish_summary("tuneset self-instruct", [summary])
     return summary

@@ -19,7 +19,9 @@ from flows.common import (
     publish_summary,
     task_runner,
 )
+from flows.executor import on_ray
 from pipelines.embedded import load_tokenizer
+from pipelines.io import output_lock, raw_files
 from pipelines.templating import (
     TemplatingConfig,
     read_task_rows,
@@ -29,8 +31,14 @@ from pipelines.templating import (
 
 
 def _read(call: StageCall) -> StageInputs:
-    return StageInputs(read_task_rows(call.config),
-                       {"templates": read_task_templates(call.config)})
+    records = read_task_rows(call.config)
+    options = {"templates": read_task_templates(call.config)}
+    ray_config = on_ray()
+    if ray_config is not None and len(records) >= ray_config.templating_min_rows:
+        from pipelines.cluster.templating import ray_renderer
+
+        options["renderer"] = ray_renderer()  # large inputs render on the cluster
+    return StageInputs(records, options)
 
 
 def _tokenizer(config: TemplatingConfig):
@@ -47,7 +55,8 @@ TEMPLATING = StageTask("templating", render_templates, read=_read, code=("pipeli
 
 def run_templating(config: TemplatingConfig, out: str | Path, *, jsonl: bool = False) -> dict[str, Any]:
     """Call inside a flow: run (or reuse from cache) the templating task writing to `out`."""
-    paths = [p for t in config.tasks for p in (t.source, t.fewshot_source, t.promptsource)]
+    paths = [p for t in config.tasks for p in (*raw_files(t.source), t.fewshot_source,
+                                                t.promptsource)]
     if config.budget.unit == "tokens":
         paths.append(config.budget.tokenizer)
     return TEMPLATING.run(TEMPLATING.call(config, out, inputs=digest_inputs(paths), jsonl=jsonl))
@@ -56,6 +65,7 @@ def run_templating(config: TemplatingConfig, out: str | Path, *, jsonl: bool = F
 @flow(name="tuneset-templating", task_runner=task_runner())
 def templating_flow(config: TemplatingConfig, out: str, jsonl: bool = False) -> dict[str, Any]:
     """Render the configured tasks into a run folder at `out`."""
-    summary = run_templating(config, out, jsonl=jsonl)
+    with output_lock(out):
+        summary = run_templating(config, out, jsonl=jsonl)
     publish_summary("tuneset templating", [summary])
     return summary

@@ -7,10 +7,17 @@ bad record stays bad); training retries once on failures that are not tuneset's 
 flaky disk, a killed worker), never on a bad input or config. Training is not cached: a second
 run trains again and overwrites `<out>`. Each run leaves a markdown artifact with the final
 metrics and where the model went.
+
+Inside `tuneset run`, the config's `train:` entries (`alignment.wiring`) run after the data
+stages and publishing, each one cached task `train-<name>` writing `<out>/train/<name>/`: the
+key covers the stage config (dataset and model paths resolved), the sha256 of the records it
+reads, the report of every earlier entry it starts from, and the training code. A hit needs
+the folder's report.json and model/ too; delete the folder and the next run trains again.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from prefect import Flow, flow, task
@@ -20,7 +27,13 @@ from prefect.logging import get_run_logger
 
 from alignment.config import TrainStageConfig
 from alignment.registry import STAGES, TrainingStage, get_stage
-from flows.common import never_retry_user_errors
+from flows.common import (
+    CACHE_DIR,
+    digest_inputs,
+    make_call,
+    never_retry_user_errors,
+    stage_cache_key,
+)
 
 
 @task(name="validate-training-data", cache_policy=NO_CACHE)
@@ -108,3 +121,50 @@ def __getattr__(name: str) -> Flow:
     if name.endswith("_flow") and stage in STAGES:
         return training_flow(stage)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# -- the `train:` section of a pipeline run ---------------------------------------------------
+@task(cache_key_fn=stage_cache_key, persist_result=True, retries=1,
+      retry_condition_fn=never_retry_user_errors)
+def pipeline_train_task(call) -> dict[str, Any]:
+    from alignment.run import run_training
+
+    summary = run_training(call.config)
+    report = summary["report"]
+    get_run_logger().info("train %s: %d steps, model %s", call.task, report["steps"],
+                          report["model_dir"])
+    create_markdown_artifact(_markdown(call.config.stage, summary["out"], report),
+                             key=f"train-{call.task.replace('_', '-')}-summary",
+                             description=f"{call.task}: {call.config.stage} in the pipeline")
+    return {"name": call.task, "stage": call.config.stage, "out": summary["out"],
+            "model": report["model_dir"], "steps": report["steps"],
+            "data": report["data"], "metrics": {k: v for k, v in report["metrics"].items()
+                                                if isinstance(v, (int, float))}}
+
+
+def trained(out: Path) -> bool:
+    return (out / "report.json").is_file() and (out / "model").is_dir()
+
+
+def run_pipeline_training(entries, stages: list[str], published: bool, run_dir: Path, *,
+                          base_dir: Path) -> list[dict[str, Any]]:
+    """Call inside a flow: every `train:` entry in order, each trained or taken from the cache;
+    their summaries (with `cached`)."""
+    from alignment.wiring import stage_config, train_dir, wire
+    from pipelines.errors import ConfigError
+
+    plans, problems = wire(entries, stages, published)
+    if problems:
+        raise ConfigError(problems)
+    summaries = []
+    for plan in plans:
+        config = stage_config(plan, run_dir, base_dir=base_dir)
+        inputs = digest_inputs([config.dataset])
+        inputs.update({ref: next(iter(digest_inputs([train_dir(run_dir, ref) / "report.json"])
+                                      .values())) for ref in plan["refs"].values()})
+        call = make_call(plan["name"], config, config.out, code=("alignment",), inputs=inputs)
+        state = pipeline_train_task.with_options(
+            name=f"train-{plan['name']}", result_storage=Path(config.out).parent / CACHE_DIR,
+            refresh_cache=not trained(Path(config.out)))(call, return_state=True)
+        summaries.append({**state.result(), "cached": state.name == "Cached"})
+    return summaries

@@ -1,12 +1,15 @@
 """The pipeline config file: one YAML file, one section per stage, validated before any work.
 
     run:        {name: demo, seed: 0, jsonl: false, threads: auto}   # threads: pipelines.threads
+                 # response_cache: a SQLite file every model without its own `cache` uses
+                executor: local | ray, ray: {...}   # pipelines.cluster.config (docs/ray.md)
     templating: {...}            # pipelines.templating.config.TemplatingConfig
     self_instruct: {...}         # pipelines.self_instruct.config.SelfInstructConfig
     dedup:      {...}            # pipelines.dedup.config.DedupConfig (inputs: [] = upstream kept)
     judge: {...}                 # pipelines.judge.config.JudgeConfig
     preferences: {...}           # pipelines.preferences.config.PreferenceConfig
-    publish:    {license: ...}   # pipelines.publish.config.PublishConfig (runs last)
+    publish:    {license: ...}   # pipelines.publish.config.PublishConfig (after the data stages)
+    train:      [{stage: sft}, ...]  # alignment.wiring: training stages, after publishing
 
 Paths inside the file are relative to the file. `check_config` returns every problem at once
 (YAML syntax, unknown or wrong fields, missing files, templates that do not compile) so that
@@ -21,7 +24,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from pipelines.configbase import StageConfig, format_validation_error
+from alignment.wiring import TrainEntry, check_train
+from pipelines.cluster.config import Executor, RayRunConfig
+from pipelines.configbase import RelPath, StageConfig, format_validation_error
 from pipelines.dedup.config import DedupConfig
 from pipelines.errors import ConfigError, TunesetError
 from pipelines.judge.config import JudgeConfig
@@ -43,6 +48,12 @@ class RunConfig(StageConfig):
     threads: Threads = "auto"
     """torch and numba threads: `auto` (the CPUs the process may use) or a number; on a shared
     machine 1. The environment variable TUNESET_THREADS overrides it."""
+    response_cache: RelPath | None = None
+    """One response cache (SQLite) for every model that names no `cache` of its own; dated
+    runs default to <out>/cache/responses.sqlite."""
+    executor: Executor = "local"
+    """Where model work runs: `local` (this process) or `ray` (a Ray cluster, `ray`)."""
+    ray: RayRunConfig = RayRunConfig()
 
 
 class PipelineConfig(StageConfig):
@@ -53,6 +64,12 @@ class PipelineConfig(StageConfig):
     judge: JudgeConfig | None = None
     preferences: PreferenceConfig | None = None
     publish: PublishConfig | None = None
+    train: list[TrainEntry] = []
+
+    def publishes_locally(self) -> bool:
+        """Whether publishing writes a local dataset repository (training can read it)."""
+        return self.publish is not None and (
+            not self.publish.repo or any(not r.startswith("hf://") for r in self.publish.repo))
 
     def stages(self) -> list[str]:
         """The configured stages, in pipeline order."""
@@ -78,6 +95,10 @@ def read_yaml(path: str | Path) -> tuple[Any, list[str]]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, [f"{path}: no such file"]
+    except IsADirectoryError:
+        return None, [f"{path}: a folder; expected a YAML config file"]
+    except PermissionError:
+        return None, [f"{path}: not readable (permission denied)"]
     except UnicodeDecodeError as exc:
         return None, [f"{path}: undecodable bytes at byte {exc.start}; expected UTF-8 YAML"]
     try:
@@ -140,6 +161,9 @@ def check_config(path: str | Path) -> tuple[PipelineConfig | None, list[str]]:
     if config is None:
         return None, problems
     problems = _deep_checks(config)
+    if config.train:
+        problems += check_train(config.train, config.stages(), config.publishes_locally(),
+                                base_dir=Path(path).parent)
     return (config if not problems else None), problems
 
 

@@ -42,6 +42,21 @@ InputPath = Annotated[Path, AfterValidator(_resolve), AfterValidator(_must_exist
 """A path resolved against the config file's folder that must exist."""
 
 
+def _some_files(value: Path) -> Path:
+    from pipelines.io.sources import is_glob, raw_files
+
+    if not is_glob(value):
+        return _must_exist(value)
+    if not raw_files(value):
+        raise ValueError(f"no file matches {value}")
+    return value
+
+
+RawInput = Annotated[Path, AfterValidator(_resolve), AfterValidator(_some_files)]
+"""Raw input that may grow between runs: a file, a folder of record files, or a glob
+(`pipelines.io.raw_files`); resolved against the config file's folder; must match a file."""
+
+
 def _loc_text(loc: tuple[Any, ...]) -> str:
     text = ""
     for part in loc:

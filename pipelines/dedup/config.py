@@ -62,6 +62,7 @@ class RayConfig(StageConfig):
 
 class DedupConfig(StageConfig):
     inputs: list[InputPath] = []
+    allow_empty: bool = False  # no input records: an empty run, not an error
     text: Literal["instruction", "instruction_input", "conversation"] = "instruction_input"
     normalize: NormalizeConfig = NormalizeConfig()
     ngram: int = Field(5, ge=1)

@@ -41,7 +41,7 @@ def dedup_sources(config: DedupConfig, upstream: Sequence[str | Path] = ()) -> l
 def read_dedup_inputs(config: DedupConfig, sources: Sequence[str | Path]
                       ) -> tuple[datasets.Dataset, list[tuple[str, datasets.Dataset]]]:
     """(the records of `sources`, each reference set as (file name, records)), all checked."""
-    records = read_sources(sources, check=_checker(config))
+    records = read_sources(sources, check=_checker(config), allow_empty=config.allow_empty)
     reference = [(Path(p).name, read_sources([p], check=_checker(config, reference=True)))
                  for p in config.reference]
     return records, reference

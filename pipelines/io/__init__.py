@@ -1,5 +1,6 @@
 """Reading record files and writing run folders. See `readers` and `writers`."""
 
+from pipelines.io.folders import FolderBusyError, output_lock, staged_folder
 from pipelines.io.readers import (
     FORMATS,
     RecordTable,
@@ -9,7 +10,7 @@ from pipelines.io.readers import (
     require_columns,
     require_values,
 )
-from pipelines.io.sources import is_run_folder, read_sources, source_files
+from pipelines.io.sources import is_glob, is_run_folder, raw_files, read_sources, source_files
 from pipelines.io.writers import (
     atomic_path,
     invalidate_run,
@@ -27,8 +28,9 @@ from pipelines.io.writers import (
 )
 
 __all__ = [
-    "FORMATS", "RecordTable", "atomic_path", "detect_format", "invalidate_run", "is_run_folder", "load_run",
-    "package_versions", "read_manifest", "read_records", "read_sources", "read_table",
+    "FORMATS", "FolderBusyError", "RecordTable", "atomic_path", "detect_format", "invalidate_run",
+    "is_glob", "is_run_folder", "load_run", "output_lock", "package_versions", "raw_files",
+    "read_manifest", "read_records", "read_sources", "read_table", "staged_folder",
     "require_columns", "require_values", "sha256_file", "source_files", "verify_run",
     "write_json", "write_jsonl", "write_manifest", "write_parquet", "write_run", "write_text",
 ]

@@ -15,11 +15,18 @@ a folder of `*.parquet` parts (such as a run folder's `kept/` or `best_of_n/`) e
 parts; anything else is read as a record file (`read_table`). `check(dataset)` validates one
 source before any work and raises InputError with a 0-based `row`; the error then names the
 file, and the row becomes the file's line number where the format has lines. All sources must
-share their columns.
+share their columns; a source without records is left out.
+
+No records at all is an error naming the sources, unless the caller allows it (`allow_empty`,
+a stage config's `allow_empty: true`): one rule for every stage that reads records.
+
+Raw inputs that grow between runs (`raw_files`): a glob (`data/reviews/*.jsonl`) or a folder
+of record files stands for every file it holds now, in name order.
 """
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -27,6 +34,26 @@ import datasets
 
 from pipelines.errors import InputError
 from pipelines.io.readers import detect_format, parquet_parts, read_table
+
+GLOB_CHARS = frozenset("*?[")
+
+
+def is_glob(path: str | Path) -> bool:
+    return any(c in GLOB_CHARS for c in str(path))
+
+
+def raw_files(path: str | Path) -> list[Path]:
+    """The files a raw input stands for now: a glob's matching files (`**` recurses), a folder's
+    files (hidden ones left out, subfolders included), in name order; a dataset folder (parquet
+    parts, `save_to_disk`) or a file is itself."""
+    if is_glob(path):
+        return sorted(p for p in map(Path, glob.glob(str(path), recursive=True)) if p.is_file())
+    path = Path(path)
+    if not path.is_dir() or (path / "dataset_info.json").exists() \
+            or (path / "dataset_dict.json").exists() or parquet_parts(path):
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(path).parts))
 
 
 def is_run_folder(path: str | Path) -> bool:
@@ -51,14 +78,24 @@ def source_files(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def read_sources(paths: Sequence[str | Path], *,
-                 check: Callable[[datasets.Dataset], None] | None = None) -> datasets.Dataset:
+                 check: Callable[[datasets.Dataset], None] | None = None,
+                 allow_empty: bool = False) -> datasets.Dataset:
     """Every source's records, checked and concatenated in order."""
     files = source_files(paths)
     if not files:
         raise InputError("no inputs; name record files or run folders")
+    tables = [read_table(path) for path in files]
+    if not any(len(t.dataset) for t in tables):
+        if allow_empty:
+            return tables[0].dataset
+        raise InputError("no records; a stage stops on empty input (set `allow_empty: true` in "
+                         "the stage's config to accept it)",
+                         file=", ".join(str(p) for p in dict.fromkeys(map(str, paths))))
+    tables = [t for t in tables if len(t.dataset)]
+    files = [t.path for t in tables]
     parts = []
-    for path in files:
-        table = read_table(path)
+    for table in tables:
+        path = table.path
         if check is not None:
             try:
                 check(table.dataset)

@@ -63,11 +63,18 @@ def write_json(path: str | Path, value: Any) -> Path:
 
 
 def write_parquet(dataset: datasets.Dataset, path: str | Path) -> Path:
-    """zstd Parquet that keeps the `datasets` features in its schema metadata."""
-    table = dataset.with_format("arrow")[:] if len(dataset) else dataset.data.table.slice(0, 0)
-    table = table.replace_schema_metadata(dataset.features.arrow_schema.metadata)
+    """zstd Parquet that keeps the `datasets` features in its schema metadata.
+
+    A dataset without rows becomes a file with the schema and no row groups: one row group of
+    zero rows is a file that `datasets`' Parquet reader fails on ("BatchSize must be greater
+    than 0"), while no row groups read as an empty table everywhere."""
+    schema = dataset.features.arrow_schema
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+        if len(dataset):
+            table = dataset.with_format("arrow")[:].replace_schema_metadata(schema.metadata)
+            pq.write_table(table, tmp, compression="zstd")
+        else:
+            pq.ParquetWriter(tmp, schema, compression="zstd").close()
     return Path(path)
 
 
@@ -99,13 +106,14 @@ def write_run(out: str | Path, *, stage: str, kept: datasets.Dataset, rejected: 
               inputs: dict[str, str] | None = None, jsonl: bool = False,
               extra_files: list[str] = (),
               extra_datasets: dict[str, datasets.Dataset] | None = None,
-              run_info: dict[str, Any] | None = None) -> dict[str, Any]:
+              run_info: dict[str, Any] | None = None, key: str | None = None) -> dict[str, Any]:
     """Write a complete run folder and return its manifest.
 
     `inputs` maps each input file to its sha256; `extra_files` names files the caller already
     wrote into `out` (plots, reports) so the manifest checksums them too; `extra_datasets` are
     further outputs written like `kept` (e.g. `best_of_n/part-00000.parquet`); `run_info`
-    (orchestrator run ids, records in, code digest) goes into the manifest as `run`.
+    (orchestrator run ids, records in, code digest) goes into the manifest as `run`, and `key`
+    (the cache key the folder was written for) as `key`.
     """
     out = Path(out)
     invalidate_run(out)
@@ -123,7 +131,7 @@ def write_run(out: str | Path, *, stage: str, kept: datasets.Dataset, rejected: 
     files.extend((rel, None) for rel in extra_files)
     return write_manifest(out, stage=stage, files=files,
                           rows={name: len(ds) for name, ds in outputs.items()},
-                          inputs=inputs, config=config, run_info=run_info)
+                          inputs=inputs, config=config, run_info=run_info, key=key)
 
 
 def invalidate_run(out: str | Path) -> None:
@@ -136,13 +144,15 @@ def invalidate_run(out: str | Path) -> None:
 def write_manifest(out: str | Path, *, stage: str, files: list[tuple[str, int | None]],
                    rows: dict[str, int], inputs: dict[str, str] | None = None,
                    config: dict[str, Any] | None = None,
-                   run_info: dict[str, Any] | None = None) -> dict[str, Any]:
+                   run_info: dict[str, Any] | None = None, key: str | None = None
+                   ) -> dict[str, Any]:
     """Write `out`'s manifest (last, so a folder with a matching manifest is complete): the
     sha256, size and row count of each of `files` (paths relative to `out`, already written),
-    and `run_info` as `run`."""
+    `run_info` as `run`, and the cache `key` the folder was written for."""
     out = Path(out)
     manifest = {
         "stage": stage,
+        **({"key": key} if key is not None else {}),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "rows": rows,
         "files": {rel: {"sha256": sha256_file(out / rel), "bytes": (out / rel).stat().st_size,
@@ -158,20 +168,32 @@ def write_manifest(out: str | Path, *, stage: str, files: list[tuple[str, int | 
 
 
 def read_manifest(out: str | Path) -> dict[str, Any] | None:
+    """`out`'s manifest, or None when it has none or it is damaged (not a JSON object listing
+    files): either way the folder is incomplete."""
     path = Path(out) / MANIFEST
-    if not path.exists():
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        return None
+    return manifest
 
 
-def verify_run(out: str | Path) -> bool:
-    """True when `out` holds a manifest and every file it lists has the recorded sha256."""
+def verify_run(out: str | Path, key: str | None = None) -> bool:
+    """True when `out` holds a manifest and every file it lists has the recorded sha256; with
+    `key`, also only when the manifest was written for that cache key.
+
+    >>> verify_run("/nonexistent/folder")
+    False
+    """
     manifest = read_manifest(out)
-    if manifest is None:
+    if manifest is None or (key is not None and manifest.get("key") != key):
         return False
     for rel, info in manifest["files"].items():
         path = Path(out) / rel
-        if not path.exists() or sha256_file(path) != info["sha256"]:
+        if (not isinstance(info, dict) or not path.is_file()
+                or sha256_file(path) != info.get("sha256")):
             return False
     return True
 

@@ -41,6 +41,7 @@ would turn most pairs into ties."""
 
 class JudgeConfig(StageConfig):
     inputs: list[InputPath] = []
+    allow_empty: bool = False  # no input records: an empty run, not an error
     model: ModelConfig = ModelConfig()
     aspect: Aspect = "accuracy"
     mode: ScoringMode = "parse"

@@ -23,6 +23,7 @@ def _check(dataset: datasets.Dataset) -> None:
         example_of(row, row_index=i)
 
 
-def read_judge_inputs(paths: Sequence[str | Path]) -> datasets.Dataset:
+def read_judge_inputs(paths: Sequence[str | Path], *, allow_empty: bool = False
+                      ) -> datasets.Dataset:
     """The records of every source, checked and concatenated in order."""
-    return read_sources(paths, check=_check)
+    return read_sources(paths, check=_check, allow_empty=allow_empty)

@@ -63,6 +63,7 @@ class ScorerConfig(StageConfig):
 
 class PreferenceConfig(StageConfig):
     inputs: list[InputPath] = []
+    allow_empty: bool = False  # no input records: an empty run, not an error
     prompt_field: str | None = None
     samplers: list[SamplerConfig] = Field(default_factory=lambda: [SamplerConfig()], min_length=1)
     scorer: ScorerConfig = ScorerConfig()

@@ -29,4 +29,5 @@ def preference_sources(config: PreferenceConfig, upstream: Sequence[str | Path] 
 
 def read_prompts(config: PreferenceConfig, sources: Sequence[str | Path]) -> datasets.Dataset:
     """The prompt records of `sources`, each checked to give a conversation."""
-    return read_sources(sources, check=check_prompts(config.prompt_field))
+    return read_sources(sources, check=check_prompts(config.prompt_field),
+                        allow_empty=config.allow_empty)

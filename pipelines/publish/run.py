@@ -123,11 +123,10 @@ def verify_stage(name: str, folder: Path) -> StageRun:
     if not folder.is_dir():
         raise InputError(f"stage {name}: no run folder; the stage did not run or the run folder "
                          "is incomplete (re-run `tuneset run`)", file=folder)
-    try:
-        manifest = read_manifest(folder)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"stage {name}: manifest.json is not valid JSON ({exc})",
-                         file=manifest_path) from None
+    manifest = read_manifest(folder)
+    if manifest is None and manifest_path.is_file():
+        raise InputError(f"stage {name}: manifest.json is damaged (not a JSON manifest); re-run "
+                         "`tuneset run` to recompute the stage", file=manifest_path)
     if manifest is None:
         raise InputError(f"stage {name}: no manifest.json, so the stage did not finish; re-run "
                          "`tuneset run`", file=manifest_path)

@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from pipelines.configbase import InputPath, StageConfig
+from pipelines.configbase import InputPath, RawInput, StageConfig
 
 TaskType = Literal["nli", "sentiment", "classification", "paraphrase", "extractive_qa",
                    "closed_book_qa", "summarization"]
@@ -53,13 +53,16 @@ class TaskSpec(StageConfig):
     `fields` maps the type's canonical fields to the file's columns (identity when omitted).
     `labels` maps raw label values to the text shown as an option: a list maps 0, 1, ... to
     names (GLUE-style integer labels, also given as digit strings in CSV/TSV); a dict maps raw
-    values to names. Without `labels`, the raw label values are the names. A label of -1 means
+    values to names. Without `labels`, the raw label values are the names (numeric ids give a
+    warning in the log, `stats.json` and the counts table). A label of -1 means
     "no target" and the row is rejected with `template_no_label`.
     """
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     type: TaskType | None = None
-    source: InputPath
+    source: RawInput
+    """A record file, or a folder or glob of them that may grow between runs (every file it
+    holds at run time, in name order)."""
     format: Literal["jsonl", "json", "csv", "tsv", "parquet", "hf"] | None = None
     fields: dict[str, str] = {}
     label_field: str | None = None
@@ -97,12 +100,15 @@ class TaskSpec(StageConfig):
 
 
 class BudgetConfig(StageConfig):
-    """Prompt length budget. Few-shot prompts drop exemplars until they fit; a zero-shot prompt
-    that does not fit is rejected (`template_over_budget`). `tokens` counts with `tokenizer`
+    """Prompt and target length budget. Few-shot prompts drop exemplars until they fit; a
+    zero-shot prompt that does not fit is rejected (`template_over_budget`). With `max_target`,
+    an example whose target is longer is rejected (`template_target_over_budget`; an inverted
+    template's target is an input field, which may be long). `tokens` counts with `tokenizer`
     (a local folder or GGUF file; the embedded model's tokenizer when omitted)."""
 
     unit: Literal["words", "tokens"] = "words"
     max_prompt: int = Field(1024, ge=1)
+    max_target: int | None = Field(None, ge=1)
     tokenizer: Path | None = None
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import datasets
 
-from pipelines.io import read_table
+from pipelines.io import raw_files, read_table
 from pipelines.records import rows_to_dataset
 from pipelines.templating.config import TaskSpec, TemplatingConfig
 from pipelines.templating.promptsource import load_promptsource
@@ -52,7 +52,8 @@ def read_task_rows(config: TemplatingConfig) -> datasets.Dataset:
     docstring), tasks in config order."""
     rows: list[dict] = []
     for spec in config.tasks:
-        rows += _file_rows(spec.name, "train", spec.source, spec.format)
+        for path in raw_files(spec.source):
+            rows += _file_rows(spec.name, "train", path, spec.format)
         if not fewshot_is_source(spec):
             rows += _file_rows(spec.name, "fewshot", spec.fewshot_source, None)
     return rows_to_dataset(rows, TASK_ROW_FEATURES)

@@ -70,6 +70,7 @@ class PreparedTask:
     fewshot: list[TaskRow]
     fewshot_is_source: bool
     promptsource: bool = False
+    warnings: list[str] = field(default_factory=list)  # for the log, stats.json and counts
     _pools: dict[str, list[TaskRow]] = field(default_factory=dict, repr=False)
 
     def pool_for(self, template: Template) -> list[TaskRow]:
@@ -94,7 +95,7 @@ class _FileRows:
     def error(self, i: int, field: str | None, message: str) -> InputError:
         record = self.records[i]
         line = record["line"]
-        return InputError(message, file=self.source, line=line,
+        return InputError(message, file=record["source"], line=line,
                           row=None if line is not None else record["source_row"], field=field)
 
     def check(self, columns: dict[str, str], nonempty: list[str]) -> None:
@@ -121,6 +122,17 @@ class _Labels:
         if isinstance(spec.labels, list):  # label names also name themselves
             for i, name in enumerate(spec.labels):
                 self._lookup.setdefault(str(name), i)
+
+    def numeric_ids_warning(self, spec: TaskSpec) -> str | None:
+        """A warning when the raw values are numeric ids (0, 1, ...) and no names were given:
+        the answers and options would be the ids themselves."""
+        if spec.labels is not None or not self.raw \
+                or not all(str(v).strip().lstrip("-").isdigit() for v in self.raw):
+            return None
+        shown = ", ".join(map(str, self.raw[:6])) + (", ..." if len(self.raw) > 6 else "")
+        return (f"task {spec.name!r}: label values look like numeric ids ({shown}) and no "
+                f"`labels` names were given, so answers and options are the ids themselves; "
+                f"name them, e.g. labels: [negative, positive] maps 0, 1 to names")
 
     def index(self, value: Any) -> int | None:
         """Index of a raw value, NO_LABEL for -1, None when unknown."""
@@ -251,8 +263,10 @@ def prepare_tasks(records: datasets.Dataset, config: TemplatingConfig,
         else:
             fs_file = files.get((spec.name, "fewshot"), _FileRows(str(spec.fewshot_source), []))
             fewshot = _rows(spec, fs_file, labels, promptsource)
+        warning = labels.numeric_ids_warning(spec) \
+            if labels and spec.type in LABELLED_TYPES and not promptsource else None
         prepared.append(PreparedTask(spec=spec, rows=rows, templates=selected,
                                      options=list(labels.names) if labels else [],
                                      fewshot=fewshot, fewshot_is_source=same,
-                                     promptsource=promptsource))
+                                     promptsource=promptsource, warnings=[warning] if warning else []))
     return prepared

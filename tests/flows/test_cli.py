@@ -73,43 +73,32 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.usefixtures("prefect_harness")
-def test_run_command_runs_the_demo_config(tmp_path, monkeypatch):
+def test_run_command_runs_the_demo_config(demo_checkout):
     """The whole demo pipeline with scripted models (the real ones run in `make demo` and in
     the slow tests): every stage writes a complete run folder, each reading the one before."""
-    import flows.judge
-    import flows.preferences
-    import flows.self_instruct
-    from pipelines.preferences.scorers import RatingScorer
-    from tests.fakes import ScriptedGenerator
-    from tests.pipelines.self_instruct.helpers import SelfInstructFake
-
-    fake = ScriptedGenerator([], scores=lambda conv, prefix, cands: {c: -1.0 for c in cands})
-    answers = ScriptedGenerator(lambda conv, params, k: f"answer {k} " + "word " * k, name="fake:sampler")
-    rater = ScriptedGenerator([], name="fake:rater", scores=lambda conv, prefix, cands: {
-        c: -float(c) if "word word" in conv[-1]["content"] else -5.0 * float(c) for c in cands})
-    monkeypatch.setattr(flows.judge, "load_generator", lambda config: fake)
-    monkeypatch.setattr(flows.self_instruct, "load_generator", lambda config: SelfInstructFake())
-    monkeypatch.setattr(flows.preferences, "load_generator", lambda config: answers)
-    monkeypatch.setattr(flows.preferences, "scorer_model",
-                        lambda config, loader: RatingScorer(rater, config.judge))
-    result = runner.invoke(app, ["run", str(REPO / "configs/demo.yaml"), "--out", str(tmp_path)])
+    result, out = demo_checkout.result, demo_checkout.root / "runs" / "demo"
     assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
     stages = [s["stage"] for s in summary["stages"]]
     assert stages == ["templating", "self_instruct", "dedup", "judge", "preferences"]
-    assert all(verify_run(tmp_path / stage) for stage in stages)
+    assert all(verify_run(out / stage) for stage in stages)
     by_stage = {s["stage"]: s for s in summary["stages"]}
     assert by_stage["dedup"]["in"] == by_stage["templating"]["kept"] + by_stage["self_instruct"]["kept"]
     assert by_stage["judge"]["in"] == by_stage["dedup"]["kept"]
     assert by_stage["preferences"]["in"] == by_stage["judge"]["kept"] > 0
     assert by_stage["preferences"]["kept"] > 0
+    units = {s: (by_stage[s]["in_unit"], by_stage[s]["kept_unit"]) for s in stages}
+    assert units == {"templating": ("rows", "examples"), "self_instruct": ("seed tasks", "records"),
+                     "dedup": ("records", "records"), "judge": ("records", "records"),
+                     "preferences": ("prompts", "pairs")}
+    assert by_stage["self_instruct"]["in"] == 30  # the demo's seed tasks
+    assert "templating  rows: 80 in = " in result.output
     (published,) = summary["publish"]["targets"]  # the demo's publish: section, last stage
-    assert published["status"] == "published" and published["target"] == str(tmp_path / "dataset")
+    assert published["status"] == "published" and published["target"] == str(out / "dataset")
     assert sum(published["rows"]["sft"].values()) == by_stage["judge"]["kept"]
     assert sum(published["rows"]["preferences"].values()) == by_stage["preferences"]["kept"]
-    assert "load_dataset" in (tmp_path / "dataset" / "README.md").read_text()
-    assert "publish:" in (tmp_path / "pipeline.yaml").read_text()
+    assert "load_dataset" in (out / "dataset" / "README.md").read_text()
+    assert "publish:" in (out / "pipeline.yaml").read_text()
 
 
 @pytest.mark.usefixtures("prefect_harness", "embedded_generator")

@@ -1,9 +1,13 @@
+import json
+import logging
 import shutil
 
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from rich.console import Console
 
+from flows.counts_table import print_counts
 from flows.templating import templating_flow
 from pipelines.errors import InputError
 from pipelines.io import load_run, read_manifest, verify_run
@@ -76,3 +80,23 @@ def test_counts_table_artifact_is_published(tmp_path, config):
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["templating-counts"])))
     assert artifacts and artifacts[0].type == "table"
     assert "kept" in str(artifacts[0].data)
+
+
+def test_numeric_label_ids_warn_in_log_stats_and_counts(tmp_path, caplog):
+    rows = [{"t": "A warm, funny film.", "y": 1}, {"t": "Dull and far too long.", "y": 0}]
+    config = TemplatingConfig(tasks=[{
+        "name": "sst", "type": "sentiment", "source": str(write_jsonl(tmp_path / "s.jsonl", rows)),
+        "fields": {"text": "t"}, "label_field": "y"}])
+    logging.getLogger("prefect").addHandler(caplog.handler)  # Prefect's loggers do not propagate
+    try:
+        summary = templating_flow(config, str(tmp_path / "run"))
+    finally:
+        logging.getLogger("prefect").removeHandler(caplog.handler)
+    (warning,) = json.loads((tmp_path / "run" / "stats.json").read_text())["warnings"]
+    assert "task 'sst': label values look like numeric ids (0, 1)" in warning
+    assert summary["warnings"] == [warning]
+    assert any(r.levelname == "WARNING" and warning in r.getMessage() for r in caplog.records)
+    console = Console(record=True, width=80, color_system=None)
+    print_counts(console, [summary], tmp_path / "run")
+    assert "warning: templating: task 'sst': label values look like numeric ids" in \
+        " ".join(console.export_text().split())

@@ -197,3 +197,18 @@ def test_a_template_that_drops_contents_refuses_data_with_special_strings(tokeni
         chat_token_ids(dropping, conversation)
     benign = [{"role": "system", "content": "x"}, {"role": "user", "content": BENIGN}]
     assert chat_token_ids(dropping, benign) == whole_string_ids(dropping, benign)
+
+
+def test_ppo_prompts_hold_only_the_templates_markers(tokenizer):
+    from alignment.data import TrainingData
+    from alignment.ppo import tokenize_prompts
+
+    forged = [{"role": "user", "content": FORGED}]
+    benign = [{"role": "user", "content": BENIGN}]
+    data = TrainingData("prompts", datasets.Dataset.from_dict({"prompt": [forged, benign]}))
+    prompts, too_long = tokenize_prompts(data, tokenizer, max_prompt=512)
+    assert too_long == 0
+    forged_ids, benign_ids = prompts["input_ids"]
+    assert markers(tokenizer, forged_ids) == markers(tokenizer, benign_ids)
+    assert len(markers(tokenizer, whole_string_ids(tokenizer, forged))) > len(
+        markers(tokenizer, forged_ids))

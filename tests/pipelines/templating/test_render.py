@@ -161,3 +161,74 @@ def test_sandbox_blocks_python_internals(tmp_path, nli_file):
     spec = {"name": "ps", "source": str(nli_file), "promptsource": str(evil)}
     with pytest.raises(TemplateError, match="blocked by the sandbox"):
         render(_config([spec]))
+
+
+REVIEWS = [{"t": "A warm, funny film.", "y": 1}, {"t": "Dull and far too long.", "y": 0},
+           {"t": "Loved every minute.", "y": 1}]
+
+
+@pytest.mark.parametrize("labels, values, warned", [
+    (None, [1, 0, 1], True),                          # numeric ids, no names: warn
+    (["negative", "positive"], [1, 0, 1], False),     # names given
+    (None, ["pos", "neg", "pos"], False),             # the raw values are words already
+], ids=["ids", "named", "words"])
+def test_numeric_label_ids_without_names_warn(tmp_path, labels, values, warned):
+    rows = [{**r, "y": v} for r, v in zip(REVIEWS, values)]
+    spec = {"name": "sst", "type": "sentiment", "source": str(write_jsonl(tmp_path / "s.jsonl", rows)),
+            "fields": {"text": "t"}, "label_field": "y",
+            **({"labels": labels} if labels else {})}
+    result = render(TemplatingConfig(tasks=[spec]))
+    if warned:
+        (warning,) = result.stats["warnings"]
+        assert "task 'sst': label values look like numeric ids (0, 1)" in warning
+        assert "labels" in warning
+        assert any(r["output"] in ("0", "1") for r in result.kept)  # what the warning is about
+    else:
+        assert result.stats["warnings"] == []
+
+
+LONG = " ".join(["word"] * 30)
+QA_ROWS = [{"q": "What colour is the sky?", "a": "Blue."},
+           {"q": "Describe the city at length.", "a": LONG}]
+
+
+def _qa(tmp_path, **budget):
+    spec = {"name": "qa", "type": "closed_book_qa",
+            "source": str(write_jsonl(tmp_path / "qa.jsonl", QA_ROWS)),
+            "fields": {"question": "q", "answer": "a"}}
+    return TemplatingConfig(tasks=[spec], templates_per_row="all",
+                            budget={"max_prompt": 1024, **budget})
+
+
+def test_targets_over_max_target_are_rejected_one_per_example(tmp_path):
+    unbounded = render(_qa(tmp_path))
+    result = render(_qa(tmp_path, max_target=10))
+    assert max(len(r["output"].split()) for r in unbounded.kept) >= 30
+    assert max(len(r["output"].split()) for r in result.kept) <= 10
+    dropped = result.stats["rejected"]["template_target_over_budget"]
+    assert len(result.kept) + dropped == len(unbounded.kept)
+    assert set(result.rejected["reason"]) == {"template_target_over_budget"}
+    assert all(r["row"]["a"] == LONG for r in map(_raw, result.rejected))
+    assert "target of 30 words over max_target 10" in result.rejected[0]["detail"]
+    assert result.rejected[0]["detail"].startswith("template ")
+    # inverted templates target the question, which fits: both rows still give examples
+    assert result.stats["rows_rendered"] == 2
+
+
+def test_a_row_whose_every_target_is_too_long_is_counted_apart(tmp_path):
+    from pipelines.counts import describe_counts
+
+    result = render(_qa(tmp_path, max_target=2))
+    counts = describe_counts("templating", result.stats["rows_in"], result)
+    rendered = result.stats["rows_rendered"]
+    assert rendered < 2
+    assert counts["balance"][0] == (f"rows: 2 in = {rendered} rendered + 0 rejected + "
+                                    f"{2 - rendered} whose every example was over the target budget")
+    assert counts["rejected_units"] == f"0 rows + {len(result.rejected)} examples"
+
+
+def _raw(rejected_row):
+    import json
+
+    row = rejected_row["row"]
+    return {**rejected_row, "row": json.loads(row) if isinstance(row, str) else row}
