@@ -41,8 +41,10 @@ test-ray: setup $(RAY_STAMP)
 	$(BIN)/python -m pytest $(RAY_TESTS)
 
 bench: setup
+	$(BIN)/python -m pip install -q -e ".[dev,bench]"
 	$(BIN)/python benchmarks/templating.py
 	$(BIN)/python benchmarks/dedup.py
+	NUMBA_NUM_THREADS=1 $(BIN)/python benchmarks/sha1.py
 	$(BIN)/python benchmarks/rouge_novelty.py
 	$(BIN)/python benchmarks/generation.py
 	$(BIN)/python benchmarks/judge.py
