@@ -53,11 +53,13 @@ def removed_by(records: datasets.Dataset, removed: np.ndarray) -> dict[str, dict
         if not present:
             continue
         name, values = present[0]
-        labels = np.array([str(v) if v is not None else "null" for v in values.to_pylist()])
-        unique, inverse = np.unique(labels, return_inverse=True)
+        encoded = values.cast(pa.string()).dictionary_encode()
+        unique = [*encoded.dictionary.to_pylist(), "null"]
+        inverse = encoded.indices.fill_null(len(unique) - 1).to_numpy(zero_copy_only=False)
         rows = np.bincount(inverse, minlength=len(unique))
         gone = np.bincount(inverse, weights=removed, minlength=len(unique)).astype(np.int64)
-        order = sorted(range(len(unique)), key=lambda k: (-gone[k] / rows[k], unique[k]))
+        present = np.flatnonzero(rows)
+        order = sorted(present.tolist(), key=lambda k: (-gone[k] / rows[k], unique[k]))
         found[name] = {str(unique[k]): {"rows": int(rows[k]), "removed": int(gone[k]),
                                         "share": round(float(gone[k] / rows[k]), 3)}
                        for k in order}

@@ -103,7 +103,8 @@ def _references(reference: Reference | None, config: DedupConfig) -> tuple[list[
 
 
 def _table(records: datasets.Dataset) -> pa.Table:
-    """The records' Arrow table (through an indices mapping when there is one)."""
+    """The records' Arrow table (through an indices mapping when there is one); much faster
+    than `with_format("arrow")[:]`, which copies through the formatter."""
     table = records.data.table
     return table.take(records._indices.column(0)) if records._indices is not None else table
 

@@ -102,7 +102,7 @@ def _try(mode, threshold, x, y, sig, values, starts, lengths, slot, parent, edge
 def _join_inputs(n_ref, n_total, members, offsets, bad, mode, threshold, sig, values, starts,
                  lengths, slot, parent, edges, sims, n_edges, counts):
     failed = dict()  # pair code -> True: compared and below the threshold
-    failed[np.int64(-1)] = True
+    failed[np.int64(-1)] = True  # subtle: numba types an empty dict from its first insertion
     longest = 0
     for b in range(len(offsets) - 1):
         longest = max(longest, offsets[b + 1] - offsets[b])

@@ -1,6 +1,7 @@
 import sys
 
 import datasets
+import numpy as np
 import pytest
 
 from pipelines.dedup import DedupConfig, dedup_records
@@ -208,3 +209,12 @@ def test_rejected_rows_get_a_fingerprint_from_the_inputs():
     first, second = run(ds), run(ds)
     assert first.rejected._fingerprint == second.rejected._fingerprint
     assert run(ds, threshold=0.9).rejected._fingerprint != first.rejected._fingerprint
+
+
+def test_rows_without_a_task_are_counted_under_null():
+    from pipelines.dedup.shares import removed_by
+
+    records = datasets.Dataset.from_dict({"task": ["qa", None, None]})
+    assert removed_by(records, np.array([True, False, True])) == {"task": {
+        "qa": {"rows": 1, "removed": 1, "share": 1.0},
+        "null": {"rows": 2, "removed": 1, "share": 0.5}}}
