@@ -1,5 +1,5 @@
 # tuneset: `make demo` runs the demo pipeline, `make test` lint plus the test suite (with the
-# doctests of pipelines/). Both set up .venv first.
+# doctests of pipelines/ and flows/). Both set up .venv first.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 RAY_STAMP := $(VENV)/.installed-ray
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup demo test test-all bench bench-train lint clean
+.PHONY: setup demo test test-all test-ray bench bench-ray bench-train lint clean
 
 setup: $(STAMP)
 
@@ -30,8 +30,15 @@ $(RAY_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -e ".[dev,ray]"
 	touch $(RAY_STAMP)
 
+# test-all runs every test, the Ray ones (a real two-node cluster started by the tests) included
 test-all: setup $(RAY_STAMP)
 	$(BIN)/python -m pytest
+
+# the ray executor and Ray dedup on a local cluster, with the `ray` extra installed
+RAY_TESTS := tests/flows/test_ray_pipeline.py tests/flows/test_executor.py tests/pipelines/cluster \
+	tests/pipelines/dedup/test_ray.py pipelines/cluster
+test-ray: setup $(RAY_STAMP)
+	$(BIN)/python -m pytest $(RAY_TESTS)
 
 bench: setup
 	$(BIN)/python benchmarks/templating.py
@@ -41,6 +48,9 @@ bench: setup
 	$(BIN)/python benchmarks/judge.py
 	$(BIN)/python benchmarks/preferences.py
 	$(BIN)/python benchmarks/threads.py
+
+bench-ray: setup $(RAY_STAMP)
+	$(BIN)/python benchmarks/ray_scaling.py
 
 bench-train: setup
 	$(BIN)/python benchmarks/training_steps.py

@@ -136,5 +136,20 @@ def write_published_handoffs(dataset_root: str | Path, out: str | Path,
     for config in HANDOFF_CONFIGS:
         files = sorted((Path(dataset_root) / "data" / config).glob(f"{split}-*.parquet"))
         if files:
-            written[config] = write_handoff(load_split(files), Path(out) / config)
+            folder = Path(out) / config
+            written[config] = _current(folder, files) or write_handoff(load_split(files), folder)
     return written
+
+
+def _current(folder: Path, sources: list[Path]) -> dict[str, Any] | None:
+    """The folder's handoff.json when it was written from exactly `sources` and its files are
+    intact (then nothing is rewritten: a scheduled run with unchanged data touches no file)."""
+    try:
+        manifest = json.loads((folder / "handoff.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if manifest.get("sources") != {str(p): sha256_file(p) for p in sources}:
+        return None
+    intact = all((folder / name).is_file() and sha256_file(folder / name) == info["sha256"]
+                 for name, info in manifest.get("files", {}).items())
+    return manifest if intact else None

@@ -1,32 +1,37 @@
-"""Dedup throughput and quality: the `dedup_records` stage against datasketch used naively.
+"""Dedup throughput and quality: the `dedup_records` stage against three baselines.
 
-Corpus (generated, seeded): N instruction-like texts of 20-200 words (an instruction opening
-such as "Explain how" followed by words drawn from a 20,000-word synthetic vocabulary), of which
-a fifth are planted near-copies of earlier texts with 1-10% of their words edited (substituted,
-deleted or inserted); an original may have several copies. Texts are capitalised and end with
-a full stop, so normalization (lowercase, strip punctuation) has work to do.
+Two generated corpora (`dedup_corpus.py`): "instructions" (short texts, a fifth planted
+near-copies) and "passages" (100-600-word passages, each rendered through 5-30 templates with
+different questions, plus near-copies of passages: the shape of real instruction mixtures).
+Threshold 0.8, 128 permutations, word 5-gram shingles of the normalized text.
 
-Reference set ("true duplicate pairs"): every pair whose exact Jaccard over word 5-gram shingles
-(of the normalized text, as Python sets of strings) is at least the threshold, computed for
-(a) every pair inside a planted family (original + its copies) and (b) every pair either
-method reported. Texts of different families share at most their 2-3-word opening, so no
-other pair can reach the threshold: (a) + (b) is the whole set, not a sample of it.
+Sides, each in its own subprocess reading the corpus from one Arrow file (peak RSS = its VmHWM):
 
-Baseline "datasketch naive": per text, `MinHash(num_perm)` and `update(shingle.encode())` per
-shingle, `MinHashLSH(threshold, num_perm).insert`, then `query` for every text; every query
-hit is a reported pair (no verification). tuneset: `dedup_records` on a Dataset of the texts
-(normalization, exact dedup, signatures, banding, verification, clusters, keep policy, output
-datasets), and its verified pairs for quality. Each side runs in its own subprocess so peak RSS
-(VmHWM) is its own; both read the corpus from the same Arrow file. The naive baseline is
-timed on a prefix of the corpus when the whole would take more than --naive-budget seconds
-(estimated from a 1,000-text probe); its docs/s is compared, and its quality is measured on
-that prefix. tuneset's time is the median of --repeat runs (after one small warm-up run that
-loads the compiled kernels); CPU seconds (all threads) are reported beside wall time, since the
-machine is shared and wall time moves with its load.
+- "datasketch naive": per text `MinHash(num_perm)` and `update(shingle.encode())` per shingle,
+  `MinHashLSH(threshold, num_perm).insert`, then `query` for every text; every hit is a pair.
+- "datasketch bulk": `MinHash.bulk` over all shingle lists, `MinHashLSH.insertion_session`,
+  then `query` for every text; every hit is a pair.
+- "rensa": `RMinHash.from_token_sets` over all shingle lists, `RMinHashLSH(threshold,
+  num_perm, 16 bands).insert_many`, `query_all`; a hit is a pair when rensa's own Jaccard
+  estimate (`RMinHash.jaccard`) is at least the threshold.
+- "tuneset": `dedup_records` on a Dataset of the texts, end to end (normalization, exact
+  groups, signatures bit-identical to datasketch, buckets, exact verification, clusters, keep
+  policy, kept / rejected datasets); its pairs are the pairs it accepted (a spanning forest of
+  its clusters plus nothing else: pairs inside one cluster are not compared).
 
-    python benchmarks/dedup.py [--docs 200000] [--threshold 0.8] [--verify signature]
+Quality against the reference pairs (every pair with exact Jaccard >= threshold): precision =
+the share of a side's pairs that are true; recall = the share of true pairs whose two texts
+end in one cluster (connected component) of that side's pairs, the same rule for every side.
+"findable" recall counts only true pairs that share a band key under tuneset's banding.
+Baselines that would take more than --naive-budget seconds (estimated from a 1,000-text probe)
+run on a prefix of the corpus; quality is then measured on that prefix. Time is CPU seconds
+(all threads; tuneset runs numba threads, the baselines one), beside wall time; tuneset's is the
+median of --repeat runs after a warm-up that loads the compiled kernels.
 
-The ratio (tuneset docs/s / naive docs/s) is printed last.
+    python benchmarks/dedup.py [--corpus both|instructions|passages] [--docs 200000]
+                               [--passage-docs 30000]
+
+The ratios per CPU-second (tuneset docs per CPU-second / each baseline's) are printed last.
 """
 
 from __future__ import annotations
@@ -43,49 +48,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.ipc
 
-OPENINGS = ["Write a", "Explain how", "Summarize the", "Describe the", "List three", "Give an",
-            "Translate the", "Classify the", "Generate a", "Rewrite the", "What is", "How do",
-            "Compose a short", "Create a list of", "Suggest a", "Compare the"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from dedup_corpus import instruction_corpus, passage_corpus, reference_pairs, shingles  # noqa: E402
 
-def make_corpus(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
-    """(texts, family): family[i] = index of the original text i copies (itself for originals)."""
-    rng = np.random.default_rng(seed)
-    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
-    vocab = np.array(["".join(rng.choice(letters, rng.integers(3, 10))) for _ in range(20_000)])
-    n_copies = n // 5
-    family = np.arange(n)
-    words: list[list[str]] = []
-    is_copy = np.zeros(n, bool)
-    is_copy[rng.choice(np.arange(1, n), n_copies, replace=False)] = True
-    for i in range(n):
-        if is_copy[i]:
-            source = int(rng.integers(0, i))
-            while is_copy[source] and rng.random() < 0.5:  # copies of copies now and then
-                source = int(family[source])
-            family[i] = family[source]
-            doc = list(words[source])
-            for _ in range(max(1, round(rng.uniform(0.01, 0.10) * len(doc)))):
-                op, at = rng.integers(0, 3), int(rng.integers(0, len(doc)))
-                if op == 0:
-                    doc[at] = str(vocab[rng.integers(0, len(vocab))])
-                elif op == 1 and len(doc) > 20:
-                    del doc[at]
-                else:
-                    doc.insert(at, str(vocab[rng.integers(0, len(vocab))]))
-        else:
-            opening = OPENINGS[rng.integers(0, len(OPENINGS))].lower().split()
-            doc = opening + list(vocab[rng.integers(0, len(vocab), rng.integers(20, 201) - len(opening))])
-        words.append(doc)
-    texts = [" ".join(d).capitalize() + "." for d in words]
-    return texts, family
-
-
-def shingles(text: str, ngram: int = 5) -> set[str]:
-    words = text.lower().replace(".", "").split()
-    if len(words) < ngram:
-        return {" ".join(words)}
-    return {" ".join(words[i:i + ngram]) for i in range(len(words) - ngram + 1)}
+SIDES = ("datasketch naive", "datasketch bulk", "rensa", "tuneset")
 
 
 def peak_rss_mib() -> float:
@@ -103,11 +71,18 @@ def read_corpus(path: str, limit: int | None = None) -> list[str]:
     return texts.slice(0, limit).to_pylist() if limit else texts.to_pylist()
 
 
-def run_naive(args: argparse.Namespace) -> dict:
+def query_pairs(lsh, sketches) -> set[tuple[int, int]]:
+    pairs = set()
+    for i, m in enumerate(sketches):
+        for j in lsh.query(m):
+            if j != i:
+                pairs.add((min(i, j), max(i, j)))
+    return pairs
+
+
+def run_naive(args, texts):
     from datasketch import MinHash, MinHashLSH
 
-    texts = read_corpus(args.corpus, args.limit)
-    start, cpu = time.perf_counter(), time.process_time()
     lsh = MinHashLSH(threshold=args.threshold, num_perm=args.num_perm)
     sketches = []
     for i, text in enumerate(texts):
@@ -116,17 +91,36 @@ def run_naive(args: argparse.Namespace) -> dict:
             m.update(s.encode("utf-8"))
         lsh.insert(i, m)
         sketches.append(m)
+    return query_pairs(lsh, sketches), {}
+
+
+def run_bulk(args, texts):
+    from datasketch import MinHash, MinHashLSH
+
+    sketches = MinHash.bulk([[s.encode("utf-8") for s in shingles(t)] for t in texts],
+                            num_perm=args.num_perm)
+    lsh = MinHashLSH(threshold=args.threshold, num_perm=args.num_perm)
+    with lsh.insertion_session() as session:
+        for i, m in enumerate(sketches):
+            session.insert(i, m)
+    return query_pairs(lsh, sketches), {}
+
+
+def run_rensa(args, texts):
+    from rensa import RMinHash, RMinHashLSH
+
+    sketches = RMinHash.from_token_sets([list(shingles(t)) for t in texts], args.num_perm, 1)
+    lsh = RMinHashLSH(args.threshold, args.num_perm, 16)
+    lsh.insert_many(sketches)
     pairs = set()
-    for i, m in enumerate(sketches):
-        for j in lsh.query(m):
-            if j != i:
+    for i, hits in enumerate(lsh.query_all(sketches)):
+        for j in hits:
+            if j != i and sketches[i].jaccard(sketches[j]) >= args.threshold:
                 pairs.add((min(i, j), max(i, j)))
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return {"docs": len(texts), "seconds": seconds, "cpu_seconds": cpu, "pairs": sorted(pairs),
-            "rss_mib": peak_rss_mib()}
+    return pairs, {}
 
 
-def run_tuneset(args: argparse.Namespace) -> dict:
+def run_tuneset(args, texts):
     import datasets
 
     from pipelines.dedup.config import DedupConfig
@@ -134,113 +128,149 @@ def run_tuneset(args: argparse.Namespace) -> dict:
     from pipelines.dedup.normalize import normalize_packed, pack
     from pipelines.dedup.stage import dedup_records
 
-    with pa.memory_map(args.corpus) as source:
-        table = pa.ipc.open_file(source).read_all()
-    texts = table.column("text")
-    ds = datasets.Dataset(pa.table({"id": [str(i) for i in range(len(texts))], "instruction": texts}))
-    config = DedupConfig(text="instruction", threshold=args.threshold, num_perm=args.num_perm,
-                         verify=args.verify)
-    dedup_records(ds.select(range(min(len(ds), 3000))), config)  # compile (or load) the numba kernels first
+    column = pa.array(texts)
+    ds = datasets.Dataset(pa.table({"id": [str(i) for i in range(len(texts))], "instruction": column}))
+    config = DedupConfig(text="instruction", threshold=args.threshold, num_perm=args.num_perm)
+    dedup_records(ds.select(range(min(len(ds), 3000))), config)  # load the compiled kernels
     runs = []
     for _ in range(args.repeat):
         start, cpu = time.perf_counter(), time.process_time()
         result = dedup_records(ds, config)
         runs.append((time.perf_counter() - start, time.process_time() - cpu))
-    seconds, cpu = sorted(runs)[len(runs) // 2]
-    params = NearParams.from_config(config)
-    packed = normalize_packed(pack(texts))
-    pairs = find_near_pairs(packed, params)
-    return {"docs": len(texts), "seconds": seconds, "cpu_seconds": cpu, "stats": result.stats,
-            "pairs": list(zip(pairs.left.tolist(), pairs.right.tolist())), "rss_mib": peak_rss_mib()}
+    args.timed = sorted(runs)[len(runs) // 2]
+    pairs = find_near_pairs(normalize_packed(pack(column)), NearParams.from_config(config))
+    return set(zip(pairs.left.tolist(), pairs.right.tolist())), result.stats
 
 
-def child(side: str, args: argparse.Namespace, **extra) -> dict:
-    cmd = [sys.executable, __file__, "--child", side, "--corpus", args.corpus,
+RUNNERS = dict(zip(SIDES, (run_naive, run_bulk, run_rensa, run_tuneset)))
+
+
+def child_main(args) -> None:
+    texts = read_corpus(args.corpus_file, args.limit)
+    start, cpu = time.perf_counter(), time.process_time()
+    args.timed = None
+    pairs, stats = RUNNERS[args.child](args, texts)
+    seconds, cpu = args.timed or (time.perf_counter() - start, time.process_time() - cpu)
+    np.save(args.pairs_out, np.array(sorted(pairs), np.int64).reshape(-1, 2))
+    print(json.dumps({"docs": len(texts), "seconds": seconds, "cpu_seconds": cpu,
+                      "rss_mib": peak_rss_mib(), "stats": stats}))
+
+
+def child(side: str, args, corpus: str, limit: int | None = None) -> dict:
+    out = str(Path(corpus).with_suffix(f".{side.replace(' ', '_')}.npy"))
+    cmd = [sys.executable, __file__, "--child", side, "--corpus-file", corpus, "--pairs-out", out,
            "--threshold", str(args.threshold), "--num-perm", str(args.num_perm),
-           "--verify", args.verify, "--repeat", str(args.repeat)] + \
-        [f"--{k}={v}" for k, v in extra.items()]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+           "--repeat", str(args.repeat)] + ([f"--limit={limit}"] if limit else [])
+    result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True)
+                        .stdout.strip().splitlines()[-1])
+    result["pairs"] = {tuple(p) for p in np.load(out).tolist()}
+    return result
 
 
-def quality(pairs: set[tuple[int, int]], truth: set[tuple[int, int]]) -> tuple[float, float]:
-    hits = len(pairs & truth)
-    return hits / max(len(pairs), 1), hits / max(len(truth), 1)
+def clusters_recall(pairs: set[tuple[int, int]], truth: set[tuple[int, int]], n: int) -> float:
+    from pipelines.dedup.clusters import components
+
+    if not truth:
+        return 1.0
+    left, right = (np.array(v, np.int64) for v in zip(*pairs)) if pairs else \
+        (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    labels = components(n, left, right)
+    return sum(labels[a] == labels[b] for a, b in truth) / len(truth)
+
+
+def findable(truth: set[tuple[int, int]], texts: list[str], args) -> set[tuple[int, int]]:
+    """The true pairs sharing a band key under tuneset's banding for the threshold."""
+    from pipelines.dedup.config import DedupConfig
+    from pipelines.dedup.lsh import band_keys
+    from pipelines.dedup.near import NearParams, signatures_in_chunks
+    from pipelines.dedup.normalize import normalize_packed, pack
+
+    params = NearParams.from_config(DedupConfig(threshold=args.threshold, num_perm=args.num_perm))
+    keys = band_keys(signatures_in_chunks(normalize_packed(pack(pa.array(texts))), params),
+                     params.bands, params.rows)
+    return {(a, b) for a, b in truth if (keys[a] == keys[b]).any()}
+
+
+def bench_corpus(name: str, texts: list[str], family: np.ndarray, args, tmp: str) -> dict:
+    corpus = str(Path(tmp) / f"{name}.arrow")
+    table = pa.table({"text": texts})
+    with pa.OSFile(corpus, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    words = sum(len(t.split()) for t in texts) / len(texts)
+    print(f"\n== {name}: {len(texts):,} texts, {words:.0f} words on average, "
+          f"{len(set(family.tolist())):,} families, threshold {args.threshold}")
+    results = {"tuneset": child("tuneset", args, corpus)}
+    for side in SIDES[:3]:
+        if side == "rensa" and not args.rensa:
+            continue
+        probe = child(side, args, corpus, limit=1000)
+        estimate = probe["seconds"] / probe["docs"] * len(texts)
+        limit = None if estimate <= args.naive_budget else \
+            max(1000, int(args.naive_budget / estimate * len(texts)) // 1000 * 1000)
+        if limit:
+            print(f"{side}: estimated {estimate:,.0f} s for all texts; timed on the first {limit:,}")
+        results[side] = child(side, args, corpus, limit)
+    reported = set().union(*(r["pairs"] for r in results.values()))
+    truth = reference_pairs(texts, family, reported, args.threshold)
+    truth_findable = findable(truth, texts, args)
+    ours = results["tuneset"]
+    lsh = ours["stats"]["lsh"]
+    print(f"reference pairs: {len(truth):,} ({len(truth_findable):,} share a band key under "
+          f"tuneset's {lsh['bands']} x {lsh['rows']} banding)")
+    print(f"tuneset: {ours['stats']['clusters']:,} clusters, largest {ours['stats']['largest_cluster']}, "
+          f"{lsh['bucket_pairs']:,} bucket pairs -> {lsh['compared']:,} compared, "
+          f"{lsh['skipped_same_component']:,} skipped (same cluster); seconds by step "
+          f"{ours['stats']['seconds']}")
+    print(f"{'side':<18}{'docs':>8}{'seconds':>9}{'CPU s':>8}{'docs/CPU-s':>12}{'RSS MiB':>9}"
+          f"{'precision':>11}{'recall':>8}{'findable':>10}")
+    rates = {}
+    for side, r in results.items():
+        n = r["docs"]
+        t = {p for p in truth if p[1] < n}
+        tf = {p for p in truth_findable if p[1] < n}
+        precision = len(r["pairs"] & t) / max(len(r["pairs"]), 1)
+        recall, recall_f = clusters_recall(r["pairs"], t, n), clusters_recall(r["pairs"], tf, n)
+        rates[side] = n / r["cpu_seconds"]
+        print(f"{side:<18}{n:>8,}{r['seconds']:>9.2f}{r['cpu_seconds']:>8.2f}{rates[side]:>12,.0f}"
+              f"{r['rss_mib']:>9,.0f}{precision:>11.3f}{recall:>8.3f}{recall_f:>10.3f}")
+    return rates
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=200_000)
+    parser.add_argument("--corpus", default="both", choices=["both", "instructions", "passages"])
+    parser.add_argument("--docs", type=int, default=200_000, help="texts of the instruction corpus")
+    parser.add_argument("--passage-docs", type=int, default=30_000, help="prompts of the passage corpus")
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--num-perm", type=int, default=128)
-    parser.add_argument("--verify", default="exact", choices=["none", "signature", "exact"])
     parser.add_argument("--repeat", type=int, default=3, help="tuneset runs (median is reported)")
-    parser.add_argument("--naive-budget", type=float, default=900.0,
-                        help="seconds the naive baseline may take; beyond it a prefix is used")
-    parser.add_argument("--child", choices=["naive", "tuneset"], help=argparse.SUPPRESS)
-    parser.add_argument("--corpus", help=argparse.SUPPRESS)
+    parser.add_argument("--naive-budget", type=float, default=300.0,
+                        help="seconds a baseline may take; beyond it a prefix is used")
+    parser.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--pairs-out", help=argparse.SUPPRESS)
+    parser.add_argument("--corpus-file", help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        result = run_naive(args) if args.child == "naive" else run_tuneset(args)
-        print(json.dumps(result))
+        child_main(args)
         return 0
-
-    texts, family = make_corpus(args.docs)
+    try:
+        import rensa  # noqa: F401
+        args.rensa = True
+    except ImportError:
+        print("rensa is not installed (pip install 'tuneset[bench]'): its column is left out")
+        args.rensa = False
+    ratios = {}
     with tempfile.TemporaryDirectory() as tmp:
-        args.corpus = str(Path(tmp) / "corpus.arrow")
-        table = pa.table({"text": texts})
-        with pa.OSFile(args.corpus, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        print(f"corpus: {len(texts):,} texts, {sum(family != np.arange(len(texts))):,} planted "
-              f"copies, threshold {args.threshold}, num_perm {args.num_perm}")
-        ours = child("tuneset", args)
-        probe = child("naive", args, limit=1000)
-        estimate = probe["seconds"] / probe["docs"] * len(texts)
-        limit = len(texts) if estimate <= args.naive_budget else \
-            max(1000, int(args.naive_budget / estimate * len(texts)) // 1000 * 1000)
-        if limit < len(texts):
-            print(f"naive baseline: estimated {estimate:,.0f} s for all texts (over the "
-                  f"{args.naive_budget:.0f} s budget); timed on the first {limit:,} texts")
-        naive = child("naive", args, limit=limit)
-
-    ours_pairs = {tuple(p) for p in ours["pairs"]}
-    naive_pairs = {tuple(p) for p in naive["pairs"]}
-    candidates = set(ours_pairs) | naive_pairs
-    members: dict[int, list[int]] = {}
-    for i, f in enumerate(family.tolist()):
-        members.setdefault(f, []).append(i)
-    for group in members.values():
-        candidates.update((a, b) for k, a in enumerate(group) for b in group[k + 1:])
-    cache: dict[int, set[str]] = {}
-    truth = set()
-    for a, b in candidates:
-        sa = cache.setdefault(a, shingles(texts[a]))
-        sb = cache.setdefault(b, shingles(texts[b]))
-        if len(sa & sb) / len(sa | sb) >= args.threshold:
-            truth.add((a, b))
-    naive_truth = {p for p in truth if p[1] < naive["docs"]}
-    p_ours, r_ours = quality(ours_pairs, truth)
-    p_naive, r_naive = quality(naive_pairs, naive_truth)
-    rate_ours, rate_naive = ours["docs"] / ours["seconds"], naive["docs"] / naive["seconds"]
-    lsh = ours["stats"]["lsh"]
-    print(f"reference pairs (exact Jaccard >= {args.threshold}): {len(truth):,} "
-          f"({len(naive_truth):,} within the naive prefix)")
-    print(f"tuneset: {lsh['bands']} bands x {lsh['rows']} rows, verify={lsh['verify']}, "
-          f"{ours['stats']['clusters']:,} clusters, {sum(ours['stats']['rejected'].values()):,} "
-          f"rejected; seconds by step {ours['stats']['seconds']}")
-    print(f"{'side':<20}{'docs':>9}{'seconds':>10}{'docs/s':>11}{'CPU s':>9}{'docs/CPU-s':>12}"
-          f"{'peak RSS MiB':>14}{'precision':>11}{'recall':>8}")
-    for name, side, p, r in (("datasketch naive", naive, p_naive, r_naive),
-                             ("tuneset", ours, p_ours, r_ours)):
-        print(f"{name:<20}{side['docs']:>9,}{side['seconds']:>10.2f}"
-              f"{side['docs'] / side['seconds']:>11,.0f}{side['cpu_seconds']:>9.2f}"
-              f"{side['docs'] / side['cpu_seconds']:>12,.0f}{side['rss_mib']:>14,.0f}"
-              f"{p:>11.3f}{r:>8.3f}")
-    cpu_ratio = (ours["docs"] / ours["cpu_seconds"]) / (naive["docs"] / naive["cpu_seconds"])
-    print(f"per CPU-second (tuneset uses every core numba gives it, the baseline one): "
-          f"{cpu_ratio:.1f}x")
-    print(f"ratio (tuneset docs/s / datasketch naive docs/s): {rate_ours / rate_naive:.1f}x")
+        if args.corpus in ("both", "instructions"):
+            ratios["instructions"] = bench_corpus("instructions", *instruction_corpus(args.docs),
+                                                  args, tmp)
+        if args.corpus in ("both", "passages"):
+            ratios["passages"] = bench_corpus("passages", *passage_corpus(args.passage_docs),
+                                              args, tmp)
+    for name, rates in ratios.items():
+        shown = ", ".join(f"{rates['tuneset'] / rates[s]:.1f}x {s}" for s in SIDES[:3] if s in rates)
+        print(f"ratio per CPU-second on {name} (tuneset / baseline): {shown}")
     return 0
 
 

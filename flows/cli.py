@@ -393,18 +393,30 @@ def preferences(spec: PreferencesSpec, out: OutOpt, jsonl: JsonlOpt = False) -> 
 def run(config: ConfigArg, out: OutOpt,
         dated: Annotated[bool, typer.Option(help="a scheduled run's layout: OUT/work, "
                                                  "OUT/<date-time>/, OUT/latest, OUT/dataset "
-                                                 "(docs/scheduling.md)")] = False) -> None:
+                                                 "(docs/scheduling.md)")] = False,
+        executor: Annotated[str | None, typer.Option(
+            help="local | ray: where model stages run (overrides run.executor)")] = None,
+        address: Annotated[str | None, typer.Option(
+            help="Ray cluster address, e.g. 10.0.0.5:6379 or auto (implies --executor ray)")] = None,
+        ) -> None:
     """Run every stage configured in CONFIG."""
+    from flows.executor import with_executor
     from flows.pipeline import pipeline_flow
     from pipelines.config import load_config
 
-    _run(lambda: load_config(config))  # report config problems before starting Prefect
-    summary = _run(lambda: pipeline_flow(str(config), str(out), dated=dated))
+    # report config problems before starting Prefect
+    _run(lambda: with_executor(load_config(config), executor, address))
+    summary = _run(lambda: pipeline_flow(str(config), str(out), dated=dated,
+                                         executor_name=executor, address=address))
     _print_counts(summary["stages"], out)
     if summary.get("publish"):
         from flows.cli_publish import print_publish
 
         print_publish(summary["publish"])
+    for entry in summary.get("train", []):
+        console.print(f"train {entry['name']} ({entry['stage']}): {entry['steps']} steps"
+                      f"{' (cached)' if entry['cached'] else ''} -> {entry['model']}",
+                      soft_wrap=True)
     folder = Path(summary.get("run_folder") or out)
     console.print(f"summary: {folder / 'summary.json'}")
 

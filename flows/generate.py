@@ -13,13 +13,14 @@ from typing import Any
 from prefect import flow
 
 from flows.common import StageInputs, StageTask, publish_summary, task_runner
+from flows.executor import on_executor
 from pipelines.generate import GenerateConfig, check_prompts, generate_records
 from pipelines.io import output_lock, read_sources
 from pipelines.models import GenerationParams, ModelConfig, load_generator
 
 GENERATE = StageTask(
     "generate", generate_records, code=("pipelines.generate", "pipelines.models"),
-    model=lambda config: load_generator,
+    model=lambda config: on_executor(load_generator),
     read=lambda call: StageInputs(read_sources(call.sources,
                                                check=check_prompts(call.config.field))))
 

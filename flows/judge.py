@@ -29,6 +29,7 @@ from flows.common import (
     run_info,
     task_runner,
 )
+from flows.executor import on_executor
 from pipelines.io import output_lock, read_records, write_json, write_manifest, write_text
 from pipelines.judge import (
     JudgeConfig,
@@ -57,7 +58,7 @@ def _histogram(result, call) -> list[str]:
     return [HISTOGRAM]
 
 
-JUDGE = StageTask("judge", judge_filter, code=CODE, model=lambda config: load_generator,
+JUDGE = StageTask("judge", judge_filter, code=CODE, model=lambda config: on_executor(load_generator),
                   read=lambda call: StageInputs(read_judge_inputs(
                       call.sources, allow_empty=call.config.allow_empty)),
                   artifacts=_histogram)
@@ -84,7 +85,8 @@ def judge_eval_task(call) -> dict[str, Any]:
     progress = StageProgress("judge_eval")
     try:
         report, rows = evaluate_judge(read_records(file), call.config, file=file,
-                                      model=load_generator(call.config.model), progress=progress)
+                                      model=on_executor(load_generator)(call.config.model),
+                                      progress=progress)
     finally:
         progress.close()
     if report["self_preference"]:

@@ -16,12 +16,16 @@
 Scheduled runs pass `dated=True`: the same folders under `<out>/work/`, a dated copy per run,
 `<out>/latest`, the dataset in `<out>/dataset/` and one response cache (flows/dated.py).
 
+Model stages run where `run.executor` says (`flows.executor`): in this process, or on a Ray
+cluster (`executor`/`address` override the config, as `tuneset run --executor ray --address`).
+
 A stage that consumes records reads the kept records of `PipelineConfig.sources_of(stage)`:
 the nearest earlier filter stage, or every earlier generator stage.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,8 @@ from prefect.runtime import flow_run
 from flows import dated as dated_runs
 from flows.common import publish_summary, task_runner
 from flows.dedup import run_dedup
+from flows.estimate import demo_total, stage_line, stage_units
+from flows.executor import executor, with_executor
 from flows.judge import run_judge
 from flows.preferences import run_preferences
 from flows.self_instruct import run_self_instruct_stage
@@ -44,13 +50,15 @@ from pipelines.threads import configure_threads
 
 @flow(name="tuneset-pipeline", task_runner=task_runner())
 def pipeline_flow(config_path: str, out: str, dated: bool = False,
-                  response_cache: str | None = None) -> dict[str, Any]:
+                  response_cache: str | None = None, executor_name: str | None = None,
+                  address: str | None = None) -> dict[str, Any]:
     """Run every stage configured in `config_path`, writing under `out`. `dated`: a scheduled
     run's layout (flows/dated.py): the stages work in `out`/work, the run is kept as
     `out`/<date and time>/ and `out`/latest. `response_cache`: one SQLite file for every model
     without its own (default: the config's `run.response_cache`; for dated runs
-    `out`/cache/responses.sqlite)."""
-    config = load_config(config_path)
+    `out`/cache/responses.sqlite). `executor_name`, `address`: override `run.executor` and
+    `run.ray.address` (flows/executor.py)."""
+    config = with_executor(load_config(config_path), executor_name, address)
     configure_threads(config.run.threads)
     root = Path(out)
     cache = response_cache or config.run.response_cache or (
@@ -91,29 +99,25 @@ def run_stages(config: PipelineConfig, config_path: str, out_dir: Path, *,
     """Inside a flow: every configured stage into `out_dir`, then publishing (default target
     `dataset`) and training; the run's summary."""
     write_text(out_dir / "pipeline.yaml", resolved_yaml(config))
+    stages = [*config.stages(), *(["publish"] if config.publish is not None else [])]
+    logger = get_run_logger()
+    logger.info("%d stages: %s; the demo took about %s on the embedded model (CPU)",
+                len(stages), ", ".join(stages), demo_total())
     summaries: list[dict[str, Any]] = []
-    if config.templating is not None:
-        summaries.append(run_templating(config.templating, out_dir / "templating",
-                                        jsonl=config.run.jsonl))
-    if config.self_instruct is not None:
-        summaries.append(run_self_instruct_stage(config.self_instruct, out_dir / "self_instruct",
-                                                 jsonl=config.run.jsonl))
-    if config.dedup is not None:
-        summaries.append(run_dedup(config.dedup, out_dir / "dedup", jsonl=config.run.jsonl,
-                                   upstream=[out_dir / s for s in config.sources_of("dedup")]))
-    if config.judge is not None:
-        sources = [out_dir / name for name in config.sources_of("judge")] or list(config.judge.inputs)
-        summaries.append(run_judge(config.judge, out_dir / "judge", sources=sources,
-                                   jsonl=config.run.jsonl))
-    if config.preferences is not None:
-        upstream = [out_dir / name for name in config.sources_of("preferences")]
-        summaries.append(run_preferences(config.preferences, out_dir / "preferences",
-                                         sources=preference_sources(config.preferences, upstream),
-                                         jsonl=config.run.jsonl))
+
+    def starting(stage: str, section: Any) -> None:
+        reads = config.sources_of(stage) if stage in config.stages() else []
+        upstream = [s for s in summaries if s["stage"] in reads]
+        logger.info(stage_line(stages.index(stage) + 1, len(stages), stage,
+                               stage_units(stage, section, upstream)))
+
+    with executor(config.run):
+        record_stages(config, out_dir, summaries, starting)
     summary = {"name": config.run.name, "config": str(config_path), "stages": summaries}
     write_json(out_dir / "summary.json", summary)
     publish_summary(f"tuneset run {config.run.name}", summaries)
     if config.publish is not None:
+        starting("publish", config.publish)
         summary = {**summary, "publish": publish_stage(config, out_dir, dataset)}
         write_json(out_dir / "summary.json", summary)
     if config.train:
@@ -124,6 +128,35 @@ def run_stages(config: PipelineConfig, config_path: str, out_dir: Path, *,
             base_dir=Path(config_path).parent)}
         write_json(out_dir / "summary.json", summary)
     return summary
+
+
+def record_stages(config: PipelineConfig, out_dir: Path, summaries: list[dict[str, Any]],
+                  starting: Callable[[str, Any], None]) -> None:
+    """Every configured record stage in order, each announced by `starting`; their summaries
+    appended to `summaries`."""
+    if config.templating is not None:
+        starting("templating", config.templating)
+        summaries.append(run_templating(config.templating, out_dir / "templating",
+                                        jsonl=config.run.jsonl))
+    if config.self_instruct is not None:
+        starting("self_instruct", config.self_instruct)
+        summaries.append(run_self_instruct_stage(config.self_instruct, out_dir / "self_instruct",
+                                                 jsonl=config.run.jsonl))
+    if config.dedup is not None:
+        starting("dedup", config.dedup)
+        summaries.append(run_dedup(config.dedup, out_dir / "dedup", jsonl=config.run.jsonl,
+                                   upstream=[out_dir / s for s in config.sources_of("dedup")]))
+    if config.judge is not None:
+        starting("judge", config.judge)
+        sources = [out_dir / name for name in config.sources_of("judge")] or list(config.judge.inputs)
+        summaries.append(run_judge(config.judge, out_dir / "judge", sources=sources,
+                                   jsonl=config.run.jsonl))
+    if config.preferences is not None:
+        starting("preferences", config.preferences)
+        upstream = [out_dir / name for name in config.sources_of("preferences")]
+        summaries.append(run_preferences(config.preferences, out_dir / "preferences",
+                                         sources=preference_sources(config.preferences, upstream),
+                                         jsonl=config.run.jsonl))
 
 
 def publish_stage(config, out_dir: Path, dataset: Path) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 from prefect import flow
 
 from flows.common import StageInputs, StageTask, digest_sources, publish_summary, task_runner
+from flows.executor import on_executor
 from pipelines.io import output_lock, read_sources
 from pipelines.models import load_generator
 from pipelines.plots import histogram_png
@@ -50,10 +51,10 @@ def _plot_scores(result, call) -> list[str]:
 
 
 SAMPLE = StageTask("preferences_samples", sample_responses, read=_shard, code=CODE,
-                   model=lambda config: load_generator)
+                   model=lambda config: on_executor(load_generator))
 PAIRS = StageTask("preferences", pair_responses, code=(*CODE, "pipelines.judge"),
                   read=lambda call: StageInputs(read_sources(call.sources, allow_empty=True)),
-                  model=lambda config: scorer_model(config.scorer, load_generator),
+                  model=lambda config: scorer_model(config.scorer, on_executor(load_generator)),
                   artifacts=_plot_scores)
 
 

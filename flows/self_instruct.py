@@ -34,7 +34,8 @@ from flows.common import (
     task_runner,
     wait_cached,
 )
-from pipelines.io import load_run, output_lock
+from flows.executor import on_executor
+from pipelines.io import load_run, output_lock, raw_files
 from pipelines.models import load_generator
 from pipelines.plots import histogram_png
 from pipelines.self_instruct import SelfInstructConfig, merge_rounds, read_seeds, seed_tasks
@@ -56,14 +57,14 @@ def plan_task(call):
     config = call.config
     machine = [Task(t["id"], t["instruction"], machine=True) for t in call.extra["machine"]]
     return plan_round(call.extra["round"], seed_tasks(read_seeds(config), config.seed_fields),
-                      machine, config, load_generator(config.model))
+                      machine, config, on_executor(load_generator)(config.model))
 
 
 @cached_task
 def instances_task(call, plan):
     started = time.perf_counter()
     made = generate_instances(plan, tuple(call.extra["shard"]), call.config,
-                              load_generator(call.config.model))
+                              on_executor(load_generator)(call.config.model))
     return made, time.perf_counter() - started
 
 
@@ -108,7 +109,7 @@ def run_self_instruct_stage(config: SelfInstructConfig, out: str | Path, *,
                             jsonl: bool = False) -> dict[str, Any]:
     """Call inside a flow: run (or resume) the rounds, then merge them into `out`."""
     read_seeds(config)  # every seed checked before any model runs
-    inputs = digest_inputs([config.seeds])
+    inputs = digest_inputs(raw_files(config.seeds))
     progress = create_progress_artifact(0.0, description="self-instruct: accepted / target")
     machine: list[dict[str, str]] = []
     rounds: list[tuple[dict[str, Any], bool]] = []

@@ -19,6 +19,7 @@ from flows.common import (
     publish_summary,
     task_runner,
 )
+from flows.executor import on_ray
 from pipelines.embedded import load_tokenizer
 from pipelines.io import output_lock, raw_files
 from pipelines.templating import (
@@ -30,8 +31,14 @@ from pipelines.templating import (
 
 
 def _read(call: StageCall) -> StageInputs:
-    return StageInputs(read_task_rows(call.config),
-                       {"templates": read_task_templates(call.config)})
+    records = read_task_rows(call.config)
+    options = {"templates": read_task_templates(call.config)}
+    ray_config = on_ray()
+    if ray_config is not None and len(records) >= ray_config.templating_min_rows:
+        from pipelines.cluster.templating import ray_renderer
+
+        options["renderer"] = ray_renderer()  # large inputs render on the cluster
+    return StageInputs(records, options)
 
 
 def _tokenizer(config: TemplatingConfig):

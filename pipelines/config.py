@@ -2,6 +2,7 @@
 
     run:        {name: demo, seed: 0, jsonl: false, threads: auto}   # threads: pipelines.threads
                  # response_cache: a SQLite file every model without its own `cache` uses
+                executor: local | ray, ray: {...}   # pipelines.cluster.config (docs/ray.md)
     templating: {...}            # pipelines.templating.config.TemplatingConfig
     self_instruct: {...}         # pipelines.self_instruct.config.SelfInstructConfig
     dedup:      {...}            # pipelines.dedup.config.DedupConfig (inputs: [] = upstream kept)
@@ -24,6 +25,7 @@ import yaml
 from pydantic import ValidationError
 
 from alignment.wiring import TrainEntry, check_train
+from pipelines.cluster.config import Executor, RayRunConfig
 from pipelines.configbase import RelPath, StageConfig, format_validation_error
 from pipelines.dedup.config import DedupConfig
 from pipelines.errors import ConfigError, TunesetError
@@ -49,6 +51,9 @@ class RunConfig(StageConfig):
     response_cache: RelPath | None = None
     """One response cache (SQLite) for every model that names no `cache` of its own; dated
     runs default to <out>/cache/responses.sqlite."""
+    executor: Executor = "local"
+    """Where model work runs: `local` (this process) or `ray` (a Ray cluster, `ray`)."""
+    ray: RayRunConfig = RayRunConfig()
 
 
 class PipelineConfig(StageConfig):

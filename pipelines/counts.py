@@ -17,7 +17,7 @@ the flows' summaries both read what `describe_counts` returns.
     >>> for line in rows["balance"]:
     ...     print(line)
     rows: 20 in = 20 rendered + 0 rejected
-    examples: 140 made = 140 kept + 0 rejected (target over budget), from 20 rendered rows
+    examples: 140 made = 140 kept + 0 rejected, from 20 rendered rows
 
 What a stage counts as "in" is the flow's `n_in` (templating: the task rows read; self-instruct:
 the seed tasks; preferences: the prompts).
@@ -62,8 +62,9 @@ def _templating(n_in: int, result: StageResult) -> dict[str, Any]:
     if emptied:
         rows += f" + {emptied} whose every example was over the target budget"
     kept = len(result.kept)
+    why = " (target over budget)" if dropped_examples else ""
     examples = f"examples: {kept + dropped_examples} made = {kept} kept + {dropped_examples} " \
-               f"rejected (target over budget), from {rendered} rendered rows"
+               f"rejected{why}, from {rendered} rendered rows"
     units = _plural(dropped_rows, "rows")
     if dropped_examples:
         units += f" + {_plural(dropped_examples, 'examples')}"

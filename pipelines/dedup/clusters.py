@@ -74,34 +74,44 @@ def exact_groups(packed: Packed) -> np.ndarray:
     return first
 
 
+@numba.njit(inline="always")
+def signature_agreement(sig, x, y):
+    """The fraction of signature positions where rows x and y agree."""
+    same = 0
+    for k in range(sig.shape[1]):
+        same += sig[x, k] == sig[y, k]
+    return same / sig.shape[1]
+
+
 @numba.njit(cache=True, parallel=True)
 def _signature_agreement(sig, left, right, out):
-    num_perm = sig.shape[1]
     for p in numba.prange(len(left)):
-        same = 0
-        for k in range(num_perm):
-            same += sig[left[p], k] == sig[right[p], k]
-        out[p] = same / num_perm
+        out[p] = signature_agreement(sig, left[p], right[p])
+
+
+@numba.njit(inline="always")
+def sorted_jaccard(values, starts, lengths, x, y):
+    """Jaccard of sets x and y, each a sorted run of distinct `values` (a merge walk)."""
+    i, i_end = starts[x], starts[x] + lengths[x]
+    j, j_end = starts[y], starts[y] + lengths[y]
+    inter = 0
+    while i < i_end and j < j_end:
+        if values[i] == values[j]:
+            inter += 1
+            i += 1
+            j += 1
+        elif values[i] < values[j]:
+            i += 1
+        else:
+            j += 1
+    union = lengths[x] + lengths[y] - inter
+    return inter / union if union else 1.0
 
 
 @numba.njit(cache=True, parallel=True)
 def _set_jaccard(values, starts, lengths, left, right, out):
     for p in numba.prange(len(left)):
-        x, y = left[p], right[p]
-        i, i_end = starts[x], starts[x] + lengths[x]
-        j, j_end = starts[y], starts[y] + lengths[y]
-        inter = 0
-        while i < i_end and j < j_end:
-            if values[i] == values[j]:
-                inter += 1
-                i += 1
-                j += 1
-            elif values[i] < values[j]:
-                i += 1
-            else:
-                j += 1
-        union = lengths[x] + lengths[y] - inter
-        out[p] = inter / union if union else 1.0
+        out[p] = sorted_jaccard(values, starts, lengths, left[p], right[p])
 
 
 def signature_similarity(signatures: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:

@@ -35,7 +35,12 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from pipelines.dedup.clusters import exact_similarity, signature_similarity
+from pipelines.dedup.clusters import (
+    exact_similarity,
+    signature_agreement,
+    signature_similarity,
+    sorted_jaccard,
+)
 from pipelines.dedup.lsh import Buckets
 
 MODES = {"none": 0, "signature": 1, "exact": 2}
@@ -67,25 +72,8 @@ def _find(parent, x):
 @numba.njit(inline="always")
 def _similarity(mode, x, y, sig, values, starts, lengths, slot):
     if mode == 1:
-        same = 0
-        for k in range(sig.shape[1]):
-            same += sig[x, k] == sig[y, k]
-        return same / sig.shape[1]
-    a, b = slot[x], slot[y]
-    i, i_end = starts[a], starts[a] + lengths[a]
-    j, j_end = starts[b], starts[b] + lengths[b]
-    inter = 0
-    while i < i_end and j < j_end:
-        if values[i] == values[j]:
-            inter += 1
-            i += 1
-            j += 1
-        elif values[i] < values[j]:
-            i += 1
-        else:
-            j += 1
-    union = lengths[a] + lengths[b] - inter
-    return inter / union if union else 1.0
+        return signature_agreement(sig, x, y)
+    return sorted_jaccard(values, starts, lengths, slot[x], slot[y])
 
 
 @numba.njit(inline="always")

@@ -19,8 +19,10 @@ sequences. Prompt and candidate are tokenized separately and joined. In the sing
 the tokens every prompt of the call starts with (a judge's rubric, say) are run once and their
 key/value cache is reused by every batch, so each prompt pays only for its own tokens.
 
-One loaded model answers one call at a time (shards running side by side in threads take
-turns): `seed` seeds torch's global generator, so interleaved calls would not be reproducible.
+Seeded sampling draws each row from its own generator seeded by its record
+(`pipelines.models.seeded`), so a prompt's samples do not depend on its batch; unseeded
+sampling uses transformers' own. One loaded model answers one call at a time (shards running
+side by side in threads take turns).
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ from pipelines.models.params import (
     Conversation,
     GenerationParams,
     cut_at_stop,
+    record_seeds,
 )
+from pipelines.models.seeded import SeededSampler, sample_seed
 from pipelines.stage import Progress
 from pipelines.threads import apply_configured
 
@@ -174,15 +178,17 @@ class TransformersGenerator:
         return ids, mask
 
     # generation ----------------------------------------------------------------------------
-    def _generation_config(self, params: GenerationParams) -> GenerationConfig:
+    def _generation_config(self, params: GenerationParams, seeded: bool) -> GenerationConfig:
+        """With `seeded`, transformers decodes greedily over `SeededSampler`'s choices, one row
+        per sample (the rows are repeated n times by the caller)."""
         cfg = GenerationConfig(
-            max_new_tokens=params.max_new_tokens, num_return_sequences=params.n,
-            do_sample=params.strategy == "sample", num_beams=params.num_beams,
+            max_new_tokens=params.max_new_tokens, num_return_sequences=1 if seeded else params.n,
+            do_sample=params.strategy == "sample" and not seeded, num_beams=params.num_beams,
             pad_token_id=self.tokenizer.pad_token_id, eos_token_id=sorted(self.eos_ids),
             return_dict_in_generate=True,
             output_scores=params.logprobs and params.strategy == "beam",
             output_logits=params.logprobs and params.strategy != "beam")
-        if params.strategy == "sample":
+        if params.strategy == "sample" and not seeded:
             cfg.temperature = params.temperature
             cfg.top_k = params.top_k or 0
             cfg.top_p = params.top_p or 1.0
@@ -203,17 +209,18 @@ class TransformersGenerator:
 
     def _generate(self, conversations: list[Conversation], params: GenerationParams,
                   progress: Progress | None) -> list[list[Completion]]:
-        if params.seed is not None:
-            torch.manual_seed(params.seed)
+        seeds = record_seeds(params, conversations)
         prompts = [self.prompt_ids(c) for c in conversations]
         results: list[list[Completion]] = [[] for _ in prompts]
         batches = plan_batches([len(p) for p in prompts], params.max_new_tokens,
                                params.n * params.num_beams, self.config.max_batch_tokens,
                                self.config.max_batch_size)
-        cfg = self._generation_config(params)
+        cfg = self._generation_config(params, seeded=seeds is not None)
         done = 0
         for batch in batches:
-            for i, completions in zip(batch, self._generate_batch([prompts[i] for i in batch], params, cfg)):
+            rows = [prompts[i] for i in batch]
+            row_seeds = [seeds[i] for i in batch] if seeds is not None else None
+            for i, completions in zip(batch, self._generate_batch(rows, params, cfg, row_seeds)):
                 results[i] = completions
             done += len(batch)
             if progress:
@@ -222,12 +229,17 @@ class TransformersGenerator:
 
     @torch.inference_mode()
     def _generate_batch(self, prompts: list[list[int]], params: GenerationParams,
-                        cfg: GenerationConfig) -> list[list[Completion]]:
-        ids, mask = self._pad(prompts)
-        processors = []
+                        cfg: GenerationConfig, seeds: list[int] | None) -> list[list[Completion]]:
+        rows = prompts if seeds is None else [p for p in prompts for _ in range(params.n)]
+        ids, mask = self._pad(rows)
+        processors: list[LogitsProcessor] = []
         if params.presence_penalty or params.frequency_penalty:
             processors.append(PresenceFrequencyPenalty(
                 ids.shape[1], params.presence_penalty or 0.0, params.frequency_penalty or 0.0))
+        if seeds is not None:  # after the penalties, as transformers' own sampling does
+            processors.append(SeededSampler(
+                [sample_seed(s, k) for s in seeds for k in range(params.n)],
+                temperature=params.temperature, top_k=params.top_k, top_p=params.top_p))
         out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=cfg,
                                   logits_processor=processors or None,
                                   tokenizer=self.tokenizer if params.stop else None)

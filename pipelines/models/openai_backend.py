@@ -39,6 +39,7 @@ from pipelines.models.params import (
     UnsupportedParameter,
     as_dicts,
     cut_at_stop,
+    record_seeds,
     unsupported,
 )
 from pipelines.stage import Progress
@@ -133,12 +134,13 @@ class OpenAIGenerator:
                 "top_k": "set openai.extensions: true if the server (vLLM, SGLang) accepts it",
                 "repetition_penalty": "set openai.extensions: true if the server accepts it"})
 
-    def _body(self, conversation: Conversation, params: GenerationParams) -> dict[str, Any]:
+    def _body(self, conversation: Conversation, params: GenerationParams,
+              seed: int | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.config.model, "messages": as_dicts(conversation),
                                 "max_tokens": params.max_new_tokens, "n": params.n,
                                 "temperature": params.temperature}
         optional = {"top_p": params.top_p, "presence_penalty": params.presence_penalty,
-                    "frequency_penalty": params.frequency_penalty, "seed": params.seed,
+                    "frequency_penalty": params.frequency_penalty, "seed": seed,
                     "top_k": params.top_k, "repetition_penalty": params.repetition_penalty}
         body.update({k: v for k, v in optional.items() if v is not None})
         if params.stop:
@@ -151,7 +153,9 @@ class OpenAIGenerator:
                  n: int | None = None, *, progress: Progress | None = None) -> list[list[Completion]]:
         params = params.with_n(n)
         self._check(params)
-        responses = self._map([self._body(c, params) for c in conversations], progress)
+        seeds = record_seeds(params, conversations) or [params.seed] * len(conversations)
+        responses = self._map([self._body(c, params, s) for c, s in zip(conversations, seeds)],
+                              progress)
         return [self._completions(r, params) for r in responses]
 
     def _completions(self, data: dict[str, Any], params: GenerationParams) -> list[Completion]:

@@ -11,6 +11,16 @@ conversation, e.g. `[[Completion(text='Red, green, blue.', finish_reason='stop',
 Decoding strategy follows from the parameters: `num_beams > 1` is beam search, `temperature > 0`
 is sampling, otherwise greedy. A backend that cannot honour a parameter raises
 `UnsupportedParameter` naming the parameter and the backend; nothing is silently ignored.
+
+Seeded sampling is per record: with `seed` set, every backend samples conversation i from its
+own seed, `record_seed(seed, conversation)`, derived from the conversation's content id and the
+configured seed. What a record gets therefore does not depend on the batch it ran in, its
+position, or the process or Ray worker that ran it; the same content gets the same samples.
+
+    >>> record_seed(0, [{"role": "user", "content": "Hi"}]) == record_seed(0, [{"role": "user", "content": "Hi"}])
+    True
+    >>> record_seed(0, [{"role": "user", "content": "Hi"}]) != record_seed(1, [{"role": "user", "content": "Hi"}])
+    True
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from pydantic import Field, model_validator
 
 from pipelines.configbase import StageConfig
 from pipelines.errors import TunesetError
-from pipelines.records import Message
+from pipelines.records import Message, content_id
 from pipelines.stage import Progress
 
 Conversation = Sequence[Message | dict[str, str]]
@@ -112,6 +122,18 @@ def as_dicts(conversation: Conversation) -> list[dict[str, str]]:
         else:
             out.append({"role": m["role"], "content": m["content"]})
     return out
+
+
+def record_seed(seed: int, conversation: Conversation) -> int:
+    """The sampling seed of one conversation: 63 bits of the content id of (seed, messages)."""
+    return int(content_id("sample", seed, as_dicts(conversation)), 16) >> 1
+
+
+def record_seeds(params: GenerationParams, conversations: list[Conversation]) -> list[int] | None:
+    """Each conversation's `record_seed` when `params` samples with a seed, else None."""
+    if params.seed is None or params.strategy != "sample":
+        return None
+    return [record_seed(params.seed, c) for c in conversations]
 
 
 def shifted(progress: Progress | None, offset: int, total: int) -> Progress | None:

@@ -3,8 +3,8 @@
 Prompts are rendered with the model's chat template and passed as token ids, the same ids the
 transformers backend uses: only the template's markers are special tokens, a special-token
 string in data is plain text (`pipelines.models.chat_tokens`). They are sampled with
-`SamplingParams` (n, temperature, top-k/p, presence/frequency/repetition penalties, stop, seed,
-log-probs), or searched with `LLM.beam_search` for num_beams > 1. `score_tokens` appends each
+`SamplingParams` (n, temperature, top-k/p, presence/frequency/repetition penalties, stop,
+log-probs; with a seed, one `SamplingParams` per prompt seeded by `record_seed`), or searched with `LLM.beam_search` for num_beams > 1. `score_tokens` appends each
 candidate's tokens to the prompt and reads their log-probs back with `prompt_logprobs=0`, which
 with prefix caching costs little more than one prefill per conversation.
 
@@ -24,6 +24,7 @@ from pipelines.models.params import (
     Conversation,
     GenerationParams,
     cut_at_stop,
+    record_seeds,
 )
 from pipelines.stage import Progress
 
@@ -53,10 +54,10 @@ class VLLMGenerator:
     def _ids(self, conversation: Conversation, prefix: str = "") -> list[int]:
         return chat_token_ids(self.tokenizer, conversation, prefix=prefix)
 
-    def _sampling(self, params: GenerationParams) -> Any:
+    def _sampling(self, params: GenerationParams, seed: int | None = None) -> Any:
         kwargs: dict[str, Any] = {
             "n": params.n, "max_tokens": params.max_new_tokens, "temperature": params.temperature,
-            "stop": list(params.stop) or None, "seed": params.seed,
+            "stop": list(params.stop) or None, "seed": seed,
             "logprobs": 0 if params.logprobs else None}
         optional = {"top_k": params.top_k, "top_p": params.top_p,
                     "presence_penalty": params.presence_penalty,
@@ -72,7 +73,9 @@ class VLLMGenerator:
         if params.strategy == "beam":
             results = self._beam(prompts, params)
         else:
-            outputs = self.llm.generate(prompts, self._sampling(params), use_tqdm=progress is not None)
+            seeds = record_seeds(params, conversations)
+            sampling = [self._sampling(params, s) for s in seeds] if seeds else self._sampling(params)
+            outputs = self.llm.generate(prompts, sampling, use_tqdm=progress is not None)
             results = [[self._completion(o, len(p["prompt_token_ids"]), params) for o in out.outputs]
                        for p, out in zip(prompts, outputs)]
         if progress:

@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from pipelines.configbase import InputPath, StageConfig
+from pipelines.configbase import RawInput, StageConfig
 from pipelines.models import GenerationParams, ModelConfig
 
 SELF_INSTRUCT_BLACKLIST = ["image", "images", "graph", "graphs", "picture", "pictures", "file",
@@ -63,7 +63,8 @@ class InstanceConfig(StageConfig):
 
 
 class SelfInstructConfig(StageConfig):
-    seeds: InputPath
+    seeds: RawInput
+    """A seed file, or a folder or glob of them that may grow between runs."""
     seed_fields: SeedFields = SeedFields()
     mode: Literal["self_instruct", "alpaca"] = "self_instruct"
     model: ModelConfig = ModelConfig()

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import datasets
 
 from pipelines.errors import InputError
-from pipelines.io import read_sources, require_values
+from pipelines.io import raw_files, read_sources, require_values
 from pipelines.records import content_id
 from pipelines.self_instruct.config import SeedFields, SelfInstructConfig
 from pipelines.self_instruct.parse import Instance
@@ -88,5 +88,6 @@ def check_seeds(fields: SeedFields | None = None) -> Callable[[datasets.Dataset]
 
 
 def read_seeds(config: SelfInstructConfig) -> datasets.Dataset:
-    """The configured seed file's records, checked (errors name the file, line and field)."""
-    return read_sources([config.seeds], check=check_seeds(config.seed_fields))
+    """The configured seed files' records (a file, or every file of a folder or glob), checked
+    (errors name the file, line and field)."""
+    return read_sources(raw_files(config.seeds), check=check_seeds(config.seed_fields))

@@ -83,35 +83,59 @@ def _measure(config: TemplatingConfig, model: Any) -> Callable[[str], int]:
     return lambda text: len(model.encode(text))
 
 
+Selected = list[tuple[PreparedTask, list[TaskRow]]]
+RowResult = tuple[list[InstructionRecord], list[tuple[str, int]]]
+"""One row's examples, and (template id, target size) of each example dropped for a target
+over `budget.max_target`."""
+Renderer = Callable[[Selected, TemplatingConfig, Callable[[str], int], Progress | None],
+                    list[list[RowResult]]]
+"""Renders the selected rows: per task, per row, that row's `RowResult` (`render_rows` here;
+`pipelines.cluster.templating.ray_renderer` on a Ray cluster). Rows render independently."""
+
+
+def render_rows(selected: Selected, config: TemplatingConfig, measure: Callable[[str], int],
+                progress: Progress | None = None) -> list[list[RowResult]]:
+    """Every selected row's examples (and over-long targets), in this process."""
+    total, done, out = sum(len(rows) for _, rows in selected), 0, []
+    for task, rows in selected:
+        out.append([])
+        for row in rows:
+            out[-1].append(_render_row(task, row, config, measure))
+            done += 1
+            if progress and (done % 200 == 0 or done == total):
+                progress(done, total)
+    return out
+
+
 def render_templates(records: datasets.Dataset, config: TemplatingConfig, *, model: Any = None,
                      progress: Progress | None = None,
-                     templates: Mapping[str, Sequence[Template]] | None = None) -> StageResult:
-    """Render every configured task's rows. Checks all rows before rendering anything."""
+                     templates: Mapping[str, Sequence[Template]] | None = None,
+                     renderer: Renderer | None = None) -> StageResult:
+    """Render every configured task's rows. Checks all rows before rendering anything;
+    `renderer` renders the selected rows (default `render_rows`, in this process)."""
     started = time.perf_counter()
     measure = _measure(config, model)
     tasks = prepare_tasks(records, config, templates)
     rejections = Rejections(STAGE, records.features)
     selected = _select_rows(tasks, config, rejections)
-    total = sum(len(rows) for _, rows in selected)
     made: list[InstructionRecord] = []
     stats_tasks: dict[str, Counter] = {}
     usage: Counter[str] = Counter()
-    done = 0
-    rendered = 0
-    for task, rows in selected:
+    rendered = (renderer or render_rows)(selected, config, measure, progress)
+    rows_rendered = 0
+    for (task, rows), per_row in zip(selected, rendered):
         counts = stats_tasks.setdefault(task.spec.name, Counter())
         counts["rows_in"] = len(task.rows)
-        for row in rows:
-            examples, long_targets = _render_row(task, row, config, measure)
-            for template, size in long_targets:
+        for row, (examples, long_targets) in zip(rows, per_row):
+            for template_id, size in long_targets:
                 rejections.add(row.record, TARGET_OVER_BUDGET,
-                               f"template {template.id}: target of {size} {config.budget.unit} "
+                               f"template {template_id}: target of {size} {config.budget.unit} "
                                f"over max_target {config.budget.max_target}")
             if not examples and not long_targets:
                 rejections.add(row.record, "template_over_budget",
                                f"prompt over {config.budget.max_prompt} {config.budget.unit} "
                                "even zero-shot")
-            rendered += bool(examples)
+            rows_rendered += bool(examples)
             for rec in examples:
                 made.append(rec)
                 t = rec.meta.template
@@ -120,14 +144,11 @@ def render_templates(records: datasets.Dataset, config: TemplatingConfig, *, mod
                 usage["inverted"] += t.inverted
                 usage["cot"] += t.cot
             counts["examples"] += len(examples)
-            done += 1
-            if progress and (done % 200 == 0 or done == total):
-                progress(done, total)
     for name, reasons in rejections.counts_by("task").items():
         stats_tasks.setdefault(name, Counter()).update(reasons)
     stats = rejections.stats(
         rows_in=sum(len(t.rows) for t in tasks),
-        rows_rendered=rendered,
+        rows_rendered=rows_rendered,
         examples=len(made), tasks={name: dict(c) for name, c in stats_tasks.items()},
         usage=dict(sorted(usage.items())), warnings=[w for t in tasks for w in t.warnings],
         seconds=round(time.perf_counter() - started, 3))
@@ -239,8 +260,7 @@ def _exemplars(rng: random.Random, task: PreparedTask, row: TaskRow, choice: _Ch
 
 
 def _render_row(task: PreparedTask, row: TaskRow, config: TemplatingConfig,
-                measure: Callable[[str], int]
-                ) -> tuple[list[InstructionRecord], list[tuple[Template, int]]]:
+                measure: Callable[[str], int]) -> RowResult:
     """The row's examples, and (template, target size) of each example whose target is over
     `budget.max_target`."""
     applicable = [t for t in task.templates if t.applies(row.variables)]
@@ -259,7 +279,7 @@ def _render_row(task: PreparedTask, row: TaskRow, config: TemplatingConfig,
         if max_target is not None:
             size = measure(_example(task, row, choice)[1])
             if size > max_target:
-                long_targets.append((template, size))
+                long_targets.append((template.id, size))
                 continue
         exemplars = _exemplars(rng, task, row, choice)
         record = _assemble(task, row, choice, exemplars, config, measure)

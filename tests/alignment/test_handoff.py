@@ -94,3 +94,28 @@ def test_handoff_manifest_checksums_the_export(pair_handoff):
     folder, manifest, _ = pair_handoff
     assert manifest["files"]["pairs.jsonl"]["sha256"] == sha256_file(folder / "pairs.jsonl")
     assert json.loads((folder / "handoff.json").read_text()) == manifest
+
+
+def test_published_handoffs_follow_the_train_split_and_rewrite_only_changes(tmp_path):
+    import shutil
+
+    from alignment.handoff import write_published_handoffs
+
+    root = tmp_path / "dataset/data"
+    for config, run in (("sft", write_instruction_run(tmp_path / "i", n=4)),
+                        ("preferences", write_preference_run(tmp_path / "p", n=3))):
+        (root / config).mkdir(parents=True)
+        shutil.copy(run / "kept/part-00000.parquet", root / config / "train-00000-of-00001.parquet")
+    shutil.copy(tmp_path / "i/kept/part-00000.parquet", root / "sft/test-00000-of-00001.parquet")
+    first = write_published_handoffs(tmp_path / "dataset", tmp_path / "handoff")
+    assert set(first) == {"sft", "preferences"}
+    assert first["sft"]["files"]["sft.jsonl"]["rows"] == 4   # the train split only
+    assert first["preferences"]["files"]["pairs.jsonl"]["rows"] == 3
+    jsonl = tmp_path / "handoff/sft/sft.jsonl"
+    stamp = jsonl.stat().st_mtime_ns
+    assert write_published_handoffs(tmp_path / "dataset", tmp_path / "handoff") == first
+    assert jsonl.stat().st_mtime_ns == stamp                  # unchanged: nothing rewritten
+    shutil.copy(write_instruction_run(tmp_path / "j", n=5) / "kept/part-00000.parquet",
+                root / "sft/train-00000-of-00001.parquet")
+    again = write_published_handoffs(tmp_path / "dataset", tmp_path / "handoff")
+    assert again["sft"]["files"]["sft.jsonl"]["rows"] == 5

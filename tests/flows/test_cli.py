@@ -76,8 +76,7 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path):
 def test_run_command_runs_the_demo_config(demo_checkout):
     """The whole demo pipeline with scripted models (the real ones run in `make demo` and in
     the slow tests): every stage writes a complete run folder, each reading the one before."""
-    root, result = demo_checkout
-    out = root / "runs" / "demo"
+    result, out = demo_checkout.result, demo_checkout.root / "runs" / "demo"
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     stages = [s["stage"] for s in summary["stages"]]

@@ -3,6 +3,7 @@
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -20,6 +21,8 @@ from pipelines.io import sha256_file
 
 from ..pipelines.templating.helpers import NLI_ROWS, nli_spec, write_jsonl
 from .test_cli import prefect_logs_to_real_stderr  # noqa: F401 - autouse fixture
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_snapshot_links_unchanged_files_and_copies_changed_ones(tmp_path):
@@ -127,3 +130,25 @@ def test_a_run_on_a_locked_output_exits_2_naming_the_holder(tmp_path):
     assert result.exit_code == 2, result.output
     assert f"another run is writing {out} (pid {os.getpid()})" in " ".join(result.output.split())
     assert "Traceback" not in result.output and not (out / "latest").exists()
+
+
+def test_seed_tasks_may_be_a_folder_that_grows(tmp_path):
+    from pipelines.self_instruct import SelfInstructConfig, read_seeds
+
+    lines = (REPO / "configs/demo_data/seed_tasks.jsonl").read_text().splitlines(keepends=True)
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds/a.jsonl").write_text("".join(lines[:4]))
+    config = SelfInstructConfig.model_validate({"seeds": "seeds"}, context={"base_dir": tmp_path})
+    assert len(read_seeds(config)) == 4
+    (tmp_path / "seeds/b.jsonl").write_text("".join(lines[4:6]))
+    assert len(read_seeds(config)) == 6
+
+
+def test_a_glob_that_matches_nothing_is_a_config_error(tmp_path):
+    from pipelines.config import check_config
+
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"templating": {"tasks": [nli_spec("raw/*.jsonl")]}}))
+    _, problems = check_config(path)
+    assert problems == [f"templating.tasks[0].source: no file matches {tmp_path}/raw/*.jsonl "
+                        "(got 'raw/*.jsonl')"]

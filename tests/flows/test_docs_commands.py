@@ -144,9 +144,8 @@ def _documented_datasets() -> list[tuple[str, str]]:
 
 @pytest.fixture
 def demo_tree(demo_checkout):
-    root, result = demo_checkout
-    assert result.exit_code == 0, result.output
-    return root
+    assert demo_checkout.result.exit_code == 0, demo_checkout.result.output
+    return demo_checkout.root
 
 
 def test_documented_training_inputs_load_from_the_demo_output(demo_tree):

@@ -104,3 +104,4 @@ def test_run_publishes_then_trains_on_the_published_split(tmp_path, tiny_model):
     again = CliRunner().invoke(app, ["run", str(config), "--out", str(out)])
     assert again.exit_code == 0, again.output
     assert json.loads((out / "summary.json").read_text())["train"][0]["cached"] is True
+    assert f"train sft (sft): 2 steps (cached) -> {out / 'train/sft/model'}" in again.output

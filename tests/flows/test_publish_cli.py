@@ -1,5 +1,6 @@
 """`tuneset publish` and the publish task (Prefect) on small run folders."""
 
+import json
 import subprocess
 
 import pytest
@@ -38,6 +39,11 @@ def test_default_target_is_the_run_folders_dataset(tmp_path):
     assert result.exit_code == 0, result.output
     assert tags(run / "dataset") == ["2024-06"]
     assert "# Tiny sums" in (run / "dataset" / "README.md").read_text()
+    # the published train split, again as handoff folders for other trainers
+    for config in ("sft", "preferences"):
+        handoff = json.loads((run / "handoff" / config / "handoff.json").read_text())
+        published = sorted((run / "dataset/data" / config).glob("train-*.parquet"))
+        assert published and list(handoff["sources"]) == [str(p) for p in published]
 
 
 def test_a_config_without_license_exits_2(tmp_path):

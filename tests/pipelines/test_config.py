@@ -33,7 +33,8 @@ templating:
     config, problems = check_config(path)
     assert config is None
     text = "\n".join(problems)
-    assert "run.colour: unknown field; allowed: name, seed, jsonl, threads (got 'red')" in text
+    assert ("run.colour: unknown field; allowed: name, seed, jsonl, threads, response_cache, "
+            "executor, ray (got 'red')") in text
     assert "templating.options_style: input should be 'flan2021' or 'flan2022' (got 'flan2030')" in text
     assert "templating.tasks[0].type" in text and "'nlii'" in text
     assert "templating.tasks[1].source: no such file or folder" in text

@@ -11,6 +11,7 @@ import pytest
 
 from pipelines.models import BackendError, GenerationParams, ModelConfig, UnsupportedParameter
 from pipelines.models.openai_backend import OpenAIGenerator
+from pipelines.models.params import record_seed
 
 KEY = "sk-test-very-secret-0123456789"
 ASK = [{"role": "user", "content": "hi"}]
@@ -167,7 +168,7 @@ def test_sampling_parameters_n_and_logprobs_are_sent_and_read():
             temperature=0.7, top_p=0.5, presence_penalty=2.0, stop=["\n\n"], n=2, seed=3, logprobs=True))
     body = server.requests[0]["body"]
     assert (body["temperature"], body["top_p"], body["presence_penalty"], body["n"], body["seed"]) == \
-        (0.7, 0.5, 2.0, 2, 3)
+        (0.7, 0.5, 2.0, 2, record_seed(3, ASK))
     assert body["stop"] == ["\n\n"] and body["logprobs"] is True
     assert [c.text for c in out[0]] == ["x0", "x1"]
     assert out[0][0].logprobs == [-0.1, -0.2]

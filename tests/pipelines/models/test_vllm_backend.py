@@ -7,6 +7,7 @@ import pytest
 
 from pipelines.errors import MissingExtraError
 from pipelines.models import GenerationParams, ModelConfig
+from pipelines.models.params import record_seed
 from tests.pipelines.models.vllm_standin import install_fake_vllm
 
 
@@ -32,10 +33,11 @@ def test_sampling_parameters_and_outputs(fake_vllm):
     out = _gen().generate([[{"role": "user", "content": "hi"}]], GenerationParams(
         temperature=0.7, top_p=0.5, top_k=40, presence_penalty=2.0, stop=["\n\n"], n=2, seed=1,
         logprobs=True, max_new_tokens=9))
-    prompts, sampling = fake_vllm["generate"][0]
+    prompts, (sampling,) = fake_vllm["generate"][0]  # one per prompt: each seeded by its record
     assert prompts[0]["prompt_token_ids"] == [ord(c) for c in "<user>hi<assistant>"]
     assert sampling.kwargs == {"n": 2, "temperature": 0.7, "top_p": 0.5, "top_k": 40,
-                               "presence_penalty": 2.0, "stop": ["\n\n"], "seed": 1,
+                               "presence_penalty": 2.0, "stop": ["\n\n"],
+                               "seed": record_seed(1, [{"role": "user", "content": "hi"}]),
                                "logprobs": 0, "max_tokens": 9}
     assert [c.text for c in out[0]] == ["abc", "abc"]
     assert out[0][0].finish_reason == "stop" and out[0][0].logprobs == [-1.0] * 8

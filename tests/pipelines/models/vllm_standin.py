@@ -35,6 +35,9 @@ def install_fake_vllm(monkeypatch, tokenizer=None) -> dict:
 
         def generate(self, prompts, sampling, use_tqdm=False):
             record.setdefault("generate", []).append((prompts, sampling))
+            if isinstance(sampling, list):  # one SamplingParams per prompt, as vLLM accepts
+                assert len(sampling) == len(prompts)
+                sampling = sampling[0]
             if sampling.kwargs.get("prompt_logprobs") == 0:
                 return [NS(prompt_logprobs=[None] + [{t: NS(logprob=-0.25)} for t in p["prompt_token_ids"][1:]])
                         for p in prompts]
