@@ -106,11 +106,16 @@ def _start() -> None:
 
 
 @app.command()
-def validate(config: ConfigArg) -> None:
-    """Check a pipeline config and report every problem at once."""
+def validate(config: ConfigArg, data: Annotated[bool, typer.Option(
+        "--data/--no-data", help="also read every local input file the config names")] = True
+             ) -> None:
+    """Check a pipeline config (and the data it names) and report every problem at once."""
     from pipelines.config import check_config
+    from pipelines.data_checks import check_data
 
     loaded, problems = check_config(config)
+    if data and loaded is not None:
+        problems = _run(lambda: check_data(loaded))
     if problems:
         errors.print(f"[bold red]{config}: {len(problems)} problem(s)[/]")
         for problem in problems:
