@@ -17,7 +17,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from typer.core import TyperCommand, TyperGroup
 
 from flows import STARTUP_TIMEOUT  # the temporary Prefect server's startup timeout (120 s)
 from pipelines.errors import TunesetError
@@ -212,77 +211,6 @@ def generate(
     _print_counts([summary], out)
 
 
-class _TrainStages(TyperGroup):
-    """`tuneset train`: one command per stage in `alignment.registry`, made each time the
-    command line is built, so a registered stage is a command without further wiring."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        from alignment.registry import STAGES
-
-        super().__init__(**kwargs)
-        self.help = f"Train on a tuneset dataset with TRL: {', '.join(STAGES)}."
-        for stage in STAGES.values():
-            self.add_command(_train_command(stage.name, stage.help))
-
-
-train_app = typer.Typer(name="train", cls=_TrainStages, no_args_is_help=True)
-app.add_typer(train_app)
-TrainConfigArg = Annotated[Path, typer.Argument(
-    help="training config (YAML); see configs/train_*.yaml")]
-TrainOutOpt = Annotated[Path | None, typer.Option(
-    "--out", "-o", help="output folder (overrides `out` in CONFIG)")]
-
-
-def _train_command(stage: str, help_text: str) -> TyperCommand:
-    """The click command `tuneset train <stage> CONFIG [--out DIR]`."""
-
-    def command(config: TrainConfigArg, out: TrainOutOpt = None) -> None:
-        _train(stage, config, out)
-
-    one = typer.Typer(add_completion=False)
-    one.command(stage, help=help_text)(command)
-    return typer.main.get_command(one)
-
-
-def _train(stage: str, config_path: Path, out: Path | None) -> None:
-    from alignment.run import load_train_config, validate_data
-    from flows.training import training_flow
-
-    config = _run(lambda: load_train_config(config_path, stage, out=out))
-    _run(lambda: validate_data(config))  # report bad records before starting Prefect
-    summary = _run(lambda: training_flow(stage)(config))
-    report = summary["report"]
-    table = Table(title=f"tuneset train {stage}")
-    table.add_column("metric")
-    table.add_column("value", overflow="fold")
-    for key, value in sorted(report["metrics"].items()):
-        if isinstance(value, (int, float)):
-            table.add_row(key, f"{value:.4g}")
-    table.add_row("rows (train/eval/dropped)", "/".join(str(v) for v in report["rows"].values()))
-    table.add_row("seconds per step", str(report["seconds_per_step"]))
-    console.print(table)
-    out_dir = Path(os.path.normpath(summary["out"]))
-    console.print(f"model: {os.path.normpath(report['model_dir'])}\n"
-                  f"report: {out_dir / 'report.json'}\nhandoff: {out_dir / 'handoff'}")
-
-
-@app.command()
-def handoff(
-    dataset: Annotated[Path, typer.Argument(help="a tuneset run folder or record file")],
-    out: OutOpt,
-) -> None:
-    """Write LLaMA-Factory, axolotl and OpenRLHF handoff files for a dataset (no training)."""
-    from alignment.data import load_any
-    from alignment.handoff import write_handoff
-
-    data = _run(lambda: load_any(dataset))
-    manifest = _run(lambda: write_handoff(data, out))
-    for name, info in manifest["files"].items():
-        console.print(f"{Path(out) / name}: {info['rows']} {manifest['kind']} records")
-    console.print(f"LLaMA-Factory dataset_dir: {out}; axolotl: {Path(out) / 'axolotl.yaml'}; "
-                  f"OpenRLHF: {Path(out) / 'openrlhf.txt'}")
-
-
 @app.command()
 def dedup(spec: DedupSpec, out: OutOpt, jsonl: JsonlOpt = False) -> None:
     """Drop exact and near-duplicate records, and records that match reference sets."""
@@ -426,9 +354,12 @@ from flows.cli_publish import publish  # noqa: E402 - its helpers import this mo
 app.command()(publish)
 
 from flows.cli_schedule import deploy, serve  # noqa: E402 - they import this module's at call time
+from flows.cli_train import handoff, train_app  # noqa: E402 - they import this module's at call time
 
 app.command()(deploy)
 app.command()(serve)
+app.add_typer(train_app)
+app.command()(handoff)
 
 
 def main() -> None:
