@@ -29,8 +29,10 @@ def free_port() -> int:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "TUNESET_THREADS": "1",
-            "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    # subtle: a token in ~/.ray/auth_token turns token authentication on for `ray start`; the
+    # test cluster and its driver agree to run without it
+    return {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",
+            "TUNESET_THREADS": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 def _start(args: list[str], log: Path) -> subprocess.Popen:
@@ -40,11 +42,15 @@ def _start(args: list[str], log: Path) -> subprocess.Popen:
                                 start_new_session=True)
 
 
-def _wait_nodes(address: str, nodes: int, timeout: float = 400) -> None:
+def _wait_nodes(address: str, nodes: int, procs: list[subprocess.Popen],
+                timeout: float = 400) -> None:
     deadline = time.monotonic() + timeout
     probe = (f"import ray; ray.init(address={address!r}, log_to_driver=False); "
              "print(sum(n['Alive'] for n in ray.nodes()))")
     while time.monotonic() < deadline:
+        dead = [p.args[3:5] for p in procs if p.poll() is not None]
+        if dead:
+            raise RuntimeError(f"a Ray node process ended while starting: {dead}")
         try:
             out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                                  env=_env(), timeout=120)
@@ -68,20 +74,27 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def local_cluster(logs: Path, *, cpus_per_node: int = 1) -> Iterator[str]:
-    """A head node and a second node with `cpus_per_node` CPUs each; yields the address."""
+    """A head node and a second node with `cpus_per_node` CPUs each; yields the address (this
+    process's drivers connect without token authentication, as the nodes run)."""
+    before = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
     port = free_port()
     address = f"127.0.0.1:{port}"
-    temp = tempfile.mkdtemp(prefix="rt", dir="/tmp")  # Ray's socket paths must stay short
+    temp = tempfile.mkdtemp(prefix="tsray", dir="/tmp")  # Ray's socket paths must stay short
     procs = [_start(["--head", "--num-cpus", str(cpus_per_node), "--port", str(port),
                      "--node-ip-address", "127.0.0.1", "--include-dashboard=false",
                      "--temp-dir", temp], logs / "head.log")]
     try:
-        _wait_nodes(address, 1)
+        _wait_nodes(address, 1, procs)
         procs.append(_start(["--address", address, "--num-cpus", str(cpus_per_node),
                              "--node-ip-address", "127.0.0.1"], logs / "node.log"))
-        _wait_nodes(address, 2)
+        _wait_nodes(address, 2, procs)
         yield address
     finally:
         for proc in reversed(procs):
             _stop(proc)
         shutil.rmtree(temp, ignore_errors=True)
+        if before is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = before

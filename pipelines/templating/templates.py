@@ -115,6 +115,15 @@ class Template:
             self._compiled["choices"] = compile_template(self.answer_choices, template=self.id,
                                                          file=self.file)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the compiled Jinja (which does not pickle); compiled again on load,
+        e.g. when templating rows render on Ray workers."""
+        return {**self.__dict__, "_compiled": {}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
+
     def _render(self, part: str, variables: dict[str, Any]) -> Any:
         return render(self._compiled[part], variables, template=self.id, file=self.file)
 
