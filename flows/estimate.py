@@ -7,7 +7,7 @@ cores busy with other work, so a free machine is faster; another model, machine 
 changes the cost per unit, and self-instruct stops early once it has its target.
 
     >>> stage_line(4, 5, "judge", 96)
-    'stage 4/5: judge, 96 records, about 12 min (7.4 s per record on the demo)'
+    'stage 4/5: judge, 96 records, about 5 min 13 s (3.3 s per record on the demo)'
     >>> stage_line(1, 5, "templating", None)
     'stage 1/5: templating (the demo: 80 rows in under 1 s)'
 """
@@ -33,18 +33,18 @@ class DemoCost:
 
 
 DEMO: dict[str, DemoCost] = {
-    # `tuneset run configs/demo.yaml` (threads: auto) on 2 CPU cores shared with other work
-    # (load average 10-18; the run had 0.38 of a core on average, 992 CPU-seconds in all): each
-    # stage's seconds from the end of the stage before it to its own end, model loading included
+    # `make demo` from a fresh clone (threads: auto) on 2 CPU cores shared with other work
+    # (load average 6-9; 27 min 48 s wall, 992 CPU-seconds): each stage's seconds from the
+    # stage line before it to its own end, model loading included
     "templating": DemoCost(80, "rows", 0.5),
-    "self_instruct": DemoCost(8, "bootstrap requests", 1300.0),
-    "dedup": DemoCost(84, "records", 5.7),
-    "judge": DemoCost(83, "records", 610.4),
-    "preferences": DemoCost(93, "answers", 623.3),
-    "publish": DemoCost(1, "run", 2.5),
+    "self_instruct": DemoCost(8, "bootstrap requests", 935.5),
+    "dedup": DemoCost(84, "records", 35.6),
+    "judge": DemoCost(83, "records", 270.9),
+    "preferences": DemoCost(93, "answers", 374.7),
+    "publish": DemoCost(1, "run", 0.8),
 }
 """The demo's measured costs per stage."""
-STARTUP_SECONDS = 31.7
+STARTUP_SECONDS = 45.9
 """The demo's start before its first stage: imports and Prefect's temporary server."""
 
 
