@@ -2,12 +2,13 @@
 
 The time is the stage's work (its units, counted from the config and the counts of the stages
 before it) times the cost per unit measured on the demo (`DEMO`): the embedded model on the CPU.
-It is a guide for the demo's scale and machine, not a promise: the demo was measured on two CPU
-cores busy with other work, so a free machine is faster; another model, machine or thread count
-changes the cost per unit, and self-instruct stops early once it has its target.
+It is a guide for the demo's scale and machine, not a promise: the demo was measured on two idle
+CPU cores, so a busy machine is slower (several times: see docs/models.md on threads); another
+model, machine or thread count changes the cost per unit, and self-instruct stops early once it
+has its target.
 
     >>> stage_line(4, 5, "judge", 96)
-    'stage 4/5: judge, 96 records, about 5 min 13 s (3.3 s per record on the demo)'
+    'stage 4/5: judge, 96 records, about 1 min 54 s (1.2 s per record on the demo)'
     >>> stage_line(1, 5, "templating", None)
     'stage 1/5: templating (the demo: 80 rows in under 1 s)'
 """
@@ -33,18 +34,17 @@ class DemoCost:
 
 
 DEMO: dict[str, DemoCost] = {
-    # `make demo` from a fresh clone (threads: auto) on 2 CPU cores shared with other work
-    # (load average 6-9; 27 min 48 s wall, 992 CPU-seconds): each stage's seconds from the
-    # stage line before it to its own end, model loading included
-    "templating": DemoCost(80, "rows", 0.5),
-    "self_instruct": DemoCost(8, "bootstrap requests", 935.5),
-    "dedup": DemoCost(84, "records", 35.6),
-    "judge": DemoCost(83, "records", 270.9),
-    "preferences": DemoCost(93, "answers", 374.7),
-    "publish": DemoCost(1, "run", 0.8),
+    # `make demo` from a fresh clone (threads: auto) on 2 idle CPU cores (6 min 56 s wall):
+    # each stage's seconds from the stage line before it to its own end, model loading included
+    "templating": DemoCost(80, "rows", 0.2),
+    "self_instruct": DemoCost(8, "bootstrap requests", 145.3),
+    "dedup": DemoCost(84, "records", 0.8),
+    "judge": DemoCost(83, "records", 98.7),
+    "preferences": DemoCost(90, "answers", 157.1),
+    "publish": DemoCost(1, "run", 0.5),
 }
 """The demo's measured costs per stage."""
-STARTUP_SECONDS = 45.9
+STARTUP_SECONDS = 13.0
 """The demo's start before its first stage: imports and Prefect's temporary server."""
 
 
@@ -73,7 +73,9 @@ def stage_line(index: int, total: int, stage: str, units: int | None) -> str:
         return f"{head} (the demo: {demo.units} {demo.unit} in {_duration(demo.seconds)})"
     unit = demo.unit if units != 1 else demo.unit.removesuffix("s")
     one = demo.unit.removesuffix("s")
-    return (f"{head}, {units} {unit}, about {_duration(units * demo.per_unit)} "
+    estimate = _duration(units * demo.per_unit)
+    estimate = estimate if estimate.startswith("under") else f"about {estimate}"
+    return (f"{head}, {units} {unit}, {estimate} "
             f"({_per(demo.per_unit)} per {one} on the demo)")
 
 

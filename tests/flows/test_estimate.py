@@ -22,7 +22,7 @@ def test_the_estimate_is_units_times_the_demo_cost_per_unit():
     line = stage_line(4, 6, "judge", 3 * DEMO["judge"].units)
     assert line.startswith(f"stage 4/6: judge, {3 * DEMO['judge'].units} records, about ")
     assert f"({per:.2g} s per record on the demo)" in line
-    assert stage_line(6, 6, "publish", 1).startswith("stage 6/6: publish, 1 run, about ")
+    assert stage_line(6, 6, "publish", 1).startswith("stage 6/6: publish, 1 run, under 1 s ")
     assert stage_line(1, 1, "other", 5) == "stage 1/1: other"
 
 
