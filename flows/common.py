@@ -49,7 +49,7 @@ from prefect.settings import get_current_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 from tqdm.auto import tqdm
 
-from pipelines.counts import describe_counts
+from pipelines.counts import count_of, describe_counts
 from pipelines.errors import TunesetError
 from pipelines.io import (
     is_run_folder,
@@ -353,8 +353,8 @@ def persist_stage(call: StageCall, result: StageResult, *, n_in: int,
     create_table_artifact([_flat(row)], key=f"{stage.replace('_', '-')}-counts",
                           description=f"{stage}: records in, kept, rejected by reason")
     logger = get_run_logger()
-    logger.info("%s: %d %s in, %d %s kept, %s rejected -> %s", stage, n_in, row["in_unit"],
-                len(result.kept), row["kept_unit"], row["rejected_units"], out)
+    logger.info("%s: %s in, %s kept, %s rejected -> %s", stage, count_of(n_in, row["in_unit"]),
+                count_of(len(result.kept), row["kept_unit"]), row["rejected_units"], out)
     for warning in row["warnings"]:
         logger.warning("%s: %s", stage, warning)
     return {**row, "out": str(out), "rows": manifest["rows"]}

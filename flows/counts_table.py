@@ -30,6 +30,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from pipelines.counts import count_of
+
 
 def _reasons(row: dict[str, Any]) -> list[tuple[str, int]]:
     by_reason = row.get("rejected_by_reason") or "-"
@@ -59,7 +61,7 @@ def _folder(out: str | None, root: Path | None) -> str:
 
 
 def _count(n: Any, unit: str | None) -> str:
-    return f"{n} {unit}" if unit else str(n)
+    return count_of(n, unit) if unit else str(n)
 
 
 def counts_table(rows: Sequence[dict[str, Any]], root: str | Path | None = None) -> Group:

@@ -34,8 +34,11 @@ TARGET_OVER_BUDGET = "template_target_over_budget"
 """The one templating reason that drops an example rather than a whole row."""
 
 
-def _plural(n: int, unit: str) -> str:
-    return f"{n} {unit}"
+def count_of(n: int, unit: str) -> str:
+    """`n` and its unit, singular for one: `count_of(1, "records")` is "1 record"."""
+    return f"{n} {unit.removesuffix('s') if n == 1 else unit}"
+
+
 
 
 def _column_counts(result: StageResult, column: str) -> Counter[str]:
@@ -47,7 +50,7 @@ def _column_counts(result: StageResult, column: str) -> Counter[str]:
 def _filter(n_in: int, result: StageResult, unit: str = "records") -> dict[str, Any]:
     kept, rejected = len(result.kept), len(result.rejected)
     sign = "=" if n_in == kept + rejected else "!="
-    return {"in_unit": unit, "kept_unit": unit, "rejected_units": _plural(rejected, unit),
+    return {"in_unit": unit, "kept_unit": unit, "rejected_units": count_of(rejected, unit),
             "balance": [f"{unit}: {n_in} in {sign} {kept} kept + {rejected} rejected"]}
 
 
@@ -65,9 +68,9 @@ def _templating(n_in: int, result: StageResult) -> dict[str, Any]:
     why = " (target over budget)" if dropped_examples else ""
     examples = f"examples: {kept + dropped_examples} made = {kept} kept + {dropped_examples} " \
                f"rejected{why}, from {rendered} rendered rows"
-    units = _plural(dropped_rows, "rows")
+    units = count_of(dropped_rows, "rows")
     if dropped_examples:
-        units += f" + {_plural(dropped_examples, 'examples')}"
+        units += f" + {count_of(dropped_examples, 'examples')}"
     return {"in_unit": "rows", "kept_unit": "examples", "rejected_units": units,
             "balance": [rows, examples]}
 
@@ -85,8 +88,8 @@ def _self_instruct(n_in: int, result: StageResult) -> dict[str, Any]:
     tasks = f"tasks: {candidates} candidates = {accepted} accepted + {tasks_rejected} rejected"
     if no_instances:
         tasks += f"; {no_instances} accepted kept no instance (rejected as no_instances)"
-    units = f"{_plural(tasks_rejected + no_instances, 'tasks')} + " \
-            f"{_plural(instances_rejected, 'instances')}"
+    units = f"{count_of(tasks_rejected + no_instances, 'tasks')} + " \
+            f"{count_of(instances_rejected, 'instances')}"
     return {"in_unit": "seed tasks", "kept_unit": "records", "rejected_units": units,
             "balance": [tasks, f"instances: {kept + instances_rejected} written = {kept} kept + "
                                f"{instances_rejected} rejected (one record per kept instance)"]}
@@ -108,7 +111,7 @@ def _preferences(n_in: int, result: StageResult) -> dict[str, Any]:
         balance.append(f"answers: {stats['candidates'] + repeated} sampled = {stats['candidates']} "
                        f"scored + {repeated} repeated or empty (rejected in samples/)")
     return {"in_unit": "prompts", "kept_unit": "pairs",
-            "rejected_units": f"{_plural(prompt_level, 'prompts')} + {_plural(pair_level, 'pairs')}",
+            "rejected_units": f"{count_of(prompt_level, 'prompts')} + {count_of(pair_level, 'pairs')}",
             "balance": balance}
 
 
@@ -116,7 +119,7 @@ def _samples(n_in: int, result: StageResult) -> dict[str, Any]:
     stats = result.stats
     rejected = len(result.rejected)
     sampled = stats.get("candidates", stats.get("unique", 0) + rejected)
-    return {"in_unit": "prompts", "kept_unit": "prompts", "rejected_units": _plural(rejected, "answers"),
+    return {"in_unit": "prompts", "kept_unit": "prompts", "rejected_units": count_of(rejected, "answers"),
             "balance": [f"prompts: {n_in} in = {len(result.kept)} out (with their answers)",
                         f"answers: {sampled} sampled = {sampled - rejected} kept + {rejected} "
                         "rejected"]}

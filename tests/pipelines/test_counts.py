@@ -79,7 +79,7 @@ def test_preferences_count_prompts_pairs_and_answers():
     result = pair_responses(sampled.kept, config, model=TableScorer(SCORES))
     counts = describe_counts("preferences", len(sampled.kept), result)
     assert (counts["in_unit"], counts["kept_unit"]) == ("prompts", "pairs")
-    assert counts["rejected_units"] == "1 prompts + 1 pairs"  # q2: one answer; q3: a tie
+    assert counts["rejected_units"] == "1 prompt + 1 pair"  # q2: one answer; q3: a tie
     assert counts["balance"] == [
         "prompts: 3 in = 1 with pairs + 1 too few answers + 1 whose every pair was rejected",
         "pairs: 2 selected = 1 kept + 1 rejected",
