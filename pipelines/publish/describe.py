@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pipelines.counts import count_of
 from pipelines.publish.config import Target
 from pipelines.publish.run import RunFolder, StageRun
 
@@ -142,11 +143,18 @@ def stage_about(stage: StageRun) -> str:
     return "a pipeline stage."
 
 
+def _counted(n: int, unit: str | None) -> str | int:
+    return count_of(n, unit) if unit else n
+
+
 def stages_table(run: RunFolder) -> str:
-    rows = [[s.name, s.records_in, s.rows.get("kept", 0), s.rows.get("rejected", 0),
+    """One row per stage: in, kept and rejected with their units (a generator stage takes one
+    unit in and gives another out: templating rows in, examples out; `pipelines.counts`)."""
+    rows = [[s.name, _counted(s.records_in, s.summary.get("in_unit")),
+             _counted(s.rows.get("kept", 0), s.summary.get("kept_unit")),
+             s.summary.get("rejected_units") or s.rows.get("rejected", 0),
              reasons_text(s), s.seconds] for s in run.stages.values()]
-    return md_table(["stage", "records in", "kept", "rejected", "rejected by reason", "seconds"],
-                    rows)
+    return md_table(["stage", "in", "kept", "rejected", "rejected by reason", "seconds"], rows)
 
 
 def _params_text(params: dict[str, Any] | None) -> str:
