@@ -27,7 +27,6 @@ import yaml
 
 from ..pipelines.templating.helpers import NLI_ROWS, nli_spec, write_jsonl
 
-pytestmark = pytest.mark.slow
 TUNESET = Path(sys.executable).with_name("tuneset")
 
 
@@ -167,6 +166,7 @@ def _serve(runner, model, tmp_path, out) -> dict:
         model.close()
 
 
+@pytest.mark.slow  # waits for scheduled runs: about 1 min on two free cores, 3 on a busy machine
 def test_served_schedule_publishes_only_changes_and_pays_only_for_new_prompts(
         prefect_server, tmp_path):
     model = CountingModel()
