@@ -166,6 +166,27 @@ def _serve(runner, model, tmp_path, out) -> dict:
         model.close()
 
 
+READ_DEPLOYMENT = """
+import json, sys
+from prefect.client.orchestration import get_client
+with get_client(sync_client=True) as c:
+    d = c.read_deployment_by_name("tuneset-pipeline/" + sys.argv[1])
+    pool = c.read_work_pool(d.work_pool_name)
+print(json.dumps({"schedule": d.schedules[0].schedule.model_dump(mode="json"),
+                  "parameters": d.parameters, "limit": d.global_concurrency_limit.limit,
+                  "strategy": d.concurrency_options.collision_strategy.value,
+                  "pool": d.work_pool_name, "pool_type": pool.type, "steps": d.pull_steps}))
+"""
+
+
+def read_deployment(name: str, env: dict[str, str]) -> dict:
+    """A deployment as the server holds it (schedule, parameters, concurrency, work pool)."""
+    read = subprocess.run([sys.executable, "-c", READ_DEPLOYMENT, name], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert read.returncode == 0, read.stderr
+    return json.loads(read.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.slow  # waits for scheduled runs: about 1 min on two free cores, 3 on a busy machine
 def test_served_schedule_publishes_only_changes_and_pays_only_for_new_prompts(
         prefect_server, tmp_path):
@@ -200,22 +221,12 @@ def test_deploy_schedule_reads_back_exactly(prefect_server, tmp_path):
         timeout=120)
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
     assert "prefect worker start --pool tuneset" in deploy.stdout
-    read = subprocess.run([sys.executable, "-c", (
-        "import json; from prefect.client.orchestration import get_client\n"
-        "with get_client(sync_client=True) as c:\n"
-        "    d = c.read_deployment_by_name('tuneset-pipeline/weekdays')\n"
-        "    pool = c.read_work_pool(d.work_pool_name)\n"
-        "print(json.dumps({'schedule': d.schedules[0].schedule.model_dump(mode='json'),"
-        " 'parameters': d.parameters, 'limit': d.global_concurrency_limit.limit,"
-        " 'strategy': d.concurrency_options.collision_strategy.value, 'pool': pool.type}))")],
-        env=prefect_server, capture_output=True, text=True, timeout=60)
-    assert read.returncode == 0, read.stderr
-    found = json.loads(read.stdout.strip().splitlines()[-1])
+    found = read_deployment("weekdays", prefect_server)
     assert found["schedule"]["cron"] == "30 2 * * 1-5"
     assert found["schedule"]["timezone"] == "Europe/Berlin"
     assert found["parameters"] == {"config_path": str(config), "out": str(tmp_path / "out"),
                                    "dated": True, "response_cache": "/srv/cache.sqlite"}
-    assert (found["limit"], found["strategy"], found["pool"]) == (1, "CANCEL_NEW", "process")
+    assert (found["limit"], found["strategy"], found["pool_type"]) == (1, "CANCEL_NEW", "process")
 
 
 def test_prefect_yaml_deploys_the_example(prefect_server, tmp_path):
@@ -230,16 +241,7 @@ def test_prefect_yaml_deploys_the_example(prefect_server, tmp_path):
                           timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     spec = yaml.safe_load((repo / "prefect.yaml").read_text())["deployments"][0]
-    read = subprocess.run([sys.executable, "-c", (
-        "import json; from prefect.client.orchestration import get_client\n"
-        "with get_client(sync_client=True) as c:\n"
-        "    d = c.read_deployment_by_name('tuneset-pipeline/demo-nightly')\n"
-        "print(json.dumps({'schedule': d.schedules[0].schedule.model_dump(mode='json'),"
-        " 'parameters': d.parameters, 'limit': d.global_concurrency_limit.limit,"
-        " 'pool': d.work_pool_name, 'steps': d.pull_steps}))")],
-        env=env, capture_output=True, text=True, timeout=60)
-    assert read.returncode == 0, read.stderr
-    found = json.loads(read.stdout.strip().splitlines()[-1])
+    found = read_deployment("demo-nightly", env)
     assert found["schedule"]["cron"] == spec["schedules"][0]["cron"]
     assert found["parameters"] == spec["parameters"] and found["limit"] == 1
     assert found["pool"] == "tuneset"
